@@ -1,0 +1,1 @@
+"""Entry points: ESPnet's own mains, run after our classes are registered."""

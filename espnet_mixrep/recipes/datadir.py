@@ -1,0 +1,163 @@
+"""Kaldi-style data directories: write them atomically, read and validate them.
+
+A data directory holds ``wav.scp``, ``text``, ``utt2spk``, ``spk2utt`` and
+optionally ``segments`` (then ``wav.scp`` maps recording ids). Every file is
+sorted by key (C locale, as Kaldi's ``utils/fix_data_dir.sh`` wants).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple, Union
+
+PathLike = Union[str, os.PathLike]
+
+
+class DataDirError(ValueError):
+    """A data directory (or a corpus file feeding one) is malformed."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One utterance of a data directory.
+
+    ``wav`` is the wav.scp entry: a path, or a command ending in ``|``. With
+    ``segment`` = (recording_id, start_s, end_s), ``wav`` is the recording's
+    entry and the utterance is cut from it.
+    """
+
+    utt_id: str
+    speaker: str
+    text: str
+    wav: str
+    segment: Optional[Tuple[str, float, float]] = None
+
+
+def read_kaldi_map(path: PathLike, allow_empty_value: bool = False) -> Dict[str, str]:
+    """Read ``key value...`` lines into a dict; duplicates and blank values are errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataDirError(f"{path}: file not found")
+    entries: Dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            key, _, value = line.partition(" ")
+            value = value.strip()
+            if not value and not allow_empty_value:
+                raise DataDirError(f"{path}:{lineno}: '{key}' has an empty value")
+            if key in entries:
+                raise DataDirError(f"{path}:{lineno}: duplicate key '{key}'")
+            entries[key] = value
+    return entries
+
+
+def write_kaldi_map(path: PathLike, entries: Dict[str, str]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for key in sorted(entries):
+            f.write(f"{key} {entries[key]}\n")
+
+
+def write_data_dir(data_dir: PathLike, utterances: Iterable[Utterance]) -> None:
+    """Write a complete data directory, replacing any previous one atomically.
+
+    Checks before writing: unique ids, no whitespace in ids, non-empty texts,
+    one wav entry per recording. The directory appears only when complete, so
+    an interrupted run never leaves a half-written directory behind.
+    """
+    data_dir = Path(data_dir)
+    utts: List[Utterance] = list(utterances)
+    if not utts:
+        raise DataDirError(f"{data_dir}: no utterances to write")
+    wav_scp: Dict[str, str] = {}
+    text: Dict[str, str] = {}
+    utt2spk: Dict[str, str] = {}
+    segments: Dict[str, str] = {}
+    for utt in utts:
+        for name, value in (("utterance id", utt.utt_id), ("speaker", utt.speaker)):
+            if not value or any(c.isspace() for c in value):
+                raise DataDirError(f"{data_dir}: bad {name} '{value}' (empty or has whitespace)")
+        if utt.utt_id in text:
+            raise DataDirError(f"{data_dir}: duplicate utterance id '{utt.utt_id}'")
+        if not utt.text.strip():
+            raise DataDirError(f"{data_dir}: utterance '{utt.utt_id}' has an empty transcript")
+        text[utt.utt_id] = " ".join(utt.text.split())
+        utt2spk[utt.utt_id] = utt.speaker
+        if utt.segment is None:
+            wav_scp[utt.utt_id] = utt.wav
+        else:
+            rec_id, start, end = utt.segment
+            if not end > start >= 0:
+                raise DataDirError(f"{data_dir}: utterance '{utt.utt_id}' has bad segment times {start}..{end}")
+            if wav_scp.get(rec_id, utt.wav) != utt.wav:
+                raise DataDirError(f"{data_dir}: recording '{rec_id}' has two different wav entries")
+            wav_scp[rec_id] = utt.wav
+            segments[utt.utt_id] = f"{rec_id} {start:.2f} {end:.2f}"
+    if segments and len(segments) != len(text):
+        raise DataDirError(f"{data_dir}: either every utterance has a segment or none has")
+    spk2utt: Dict[str, List[str]] = {}
+    for utt_id in sorted(utt2spk):
+        spk2utt.setdefault(utt2spk[utt_id], []).append(utt_id)
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.", dir=data_dir.parent))
+    try:
+        write_kaldi_map(tmp_dir / "wav.scp", wav_scp)
+        write_kaldi_map(tmp_dir / "text", text)
+        write_kaldi_map(tmp_dir / "utt2spk", utt2spk)
+        write_kaldi_map(tmp_dir / "spk2utt", {s: " ".join(u) for s, u in spk2utt.items()})
+        if segments:
+            write_kaldi_map(tmp_dir / "segments", segments)
+        if data_dir.exists():
+            shutil.rmtree(data_dir)
+        os.replace(tmp_dir, data_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+
+
+def validate_data_dir(data_dir: PathLike) -> None:
+    """Raise DataDirError naming the file if ids disagree across the files."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataDirError(f"{data_dir}: data directory not found")
+    text = read_kaldi_map(data_dir / "text")
+    utt2spk = read_kaldi_map(data_dir / "utt2spk")
+    wav_scp = read_kaldi_map(data_dir / "wav.scp")
+    _same_keys(data_dir / "utt2spk", utt2spk, data_dir / "text", text)
+    if (data_dir / "segments").exists():
+        segments = read_kaldi_map(data_dir / "segments")
+        _same_keys(data_dir / "segments", segments, data_dir / "text", text)
+        for utt_id, value in segments.items():
+            fields = value.split()
+            if len(fields) != 3:
+                raise DataDirError(f"{data_dir / 'segments'}: '{utt_id}' needs 'recording start end'")
+            if fields[0] not in wav_scp:
+                raise DataDirError(
+                    f"{data_dir / 'segments'}: '{utt_id}' names recording '{fields[0]}' missing from {data_dir / 'wav.scp'}"
+                )
+    else:
+        _same_keys(data_dir / "wav.scp", wav_scp, data_dir / "text", text)
+    if (data_dir / "spk2utt").exists():
+        spk2utt = read_kaldi_map(data_dir / "spk2utt")
+        inverted = {u: s for s, us in spk2utt.items() for u in us.split()}
+        if inverted != utt2spk:
+            raise DataDirError(f"{data_dir / 'spk2utt'}: does not match {data_dir / 'utt2spk'}")
+
+
+def _same_keys(path_a: Path, a: Dict[str, str], path_b: Path, b: Dict[str, str]) -> None:
+    only_a = sorted(set(a) - set(b))
+    only_b = sorted(set(b) - set(a))
+    if only_a or only_b:
+        parts = []
+        if only_a:
+            parts.append(f"{len(only_a)} ids only in {path_a} (e.g. {only_a[:3]})")
+        if only_b:
+            parts.append(f"{len(only_b)} ids only in {path_b} (e.g. {only_b[:3]})")
+        raise DataDirError("utterance ids do not match: " + "; ".join(parts))
