@@ -253,7 +253,7 @@ def make_swbd_corpus(root: Path, conversations: int = 6, utts_per_side: int = 3)
     stm = [';; CATEGORY "0" "" ""', ";; LABEL \"O\" \"Overall\" \"Overall\""]
     stm_texts = [
         ["HE IS A", "(%HESITATION) ONE TWO", "THREE (UH) FOUR"],
-        ["I'M FINE", "FIVE <B_ASIDE> SIX", "SEVEN EIGHT-"],
+        ["I'M FINE", "FIVE <B_ASIDE> SIX", "SEVEN (EIGHT-)"],
     ]
     for e, conv in enumerate(("sw_4390", "en_4156")):
         channels = []
