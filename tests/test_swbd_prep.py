@@ -3,6 +3,7 @@ in the real LDC layouts (two-channel u-law SPHERE, ms98 transcripts, pem, stm, g
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from ldc_fixtures import make_swbd_corpus
 from espnet_mixrep.recipes.datadir import read_kaldi_map, validate_data_dir
 from espnet_mixrep.recipes.hub5_scoring import score_hub5
 from espnet_mixrep.recipes.sphere import read_sphere
-from espnet_mixrep.recipes.swbd import SwbdCorpusError, prepare_swbd
+from espnet_mixrep.recipes.swbd import SwbdCorpusError, prepare_swbd, segment_duration
 
 SUBSETS = {"train_40h": 0.003, "train_80h": 0.006}  # hours: tiny stand-ins for 40 h / 80 h
 
@@ -34,7 +35,8 @@ def prepared(swbd, tmp_path_factory):
 
 def test_training_sets(swbd, prepared):
     data, counts = prepared
-    assert counts == {"train_dev": 4, "train_nodup": 32, "train_40h": 12, "train_80h": 24, "eval2000": 12}
+    assert {k: counts[k] for k in ("train_dev", "train_nodup", "eval2000")} == {"train_dev": 4, "train_nodup": 32, "eval2000": 12}
+    assert 0 < counts["train_40h"] < counts["train_80h"] < counts["train_nodup"]
     for name in ("train_dev", "train_nodup", "train_40h", "train_80h", "eval2000"):
         validate_data_dir(data / name)
     dev = read_kaldi_map(data / "train_dev" / "text")
@@ -62,9 +64,13 @@ def test_subsets_are_whole_conversations_and_nested(prepared):
     small = set(read_kaldi_map(data / "train_40h" / "text"))
     large = set(read_kaldi_map(data / "train_80h" / "text"))
     assert small < large <= set(nodup)
-    for subset in (small, large):
+    for subset, hours in ((small, SUBSETS["train_40h"]), (large, SUBSETS["train_80h"])):
         convs = {u[:7] for u in subset}
         assert subset == {u for u in nodup if u[:7] in convs}
+        # the target is reached, and was not reached before the last conversation was added
+        assert sum(segment_duration(u) for u in subset) >= hours * 3600
+        last = max(convs, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
+        assert sum(segment_duration(u) for u in subset if u[:7] != last) < hours * 3600
 
 
 def test_duplicates_capped(swbd, tmp_path):
