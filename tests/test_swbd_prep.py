@@ -16,7 +16,7 @@ from ldc_fixtures import make_swbd_corpus
 from espnet_mixrep.recipes.datadir import read_kaldi_map, validate_data_dir
 from espnet_mixrep.recipes.hub5_scoring import score_hub5
 from espnet_mixrep.recipes.sphere import read_sphere
-from espnet_mixrep.recipes.swbd import SwbdCorpusError, prepare_swbd, segment_duration
+from espnet_mixrep.recipes.swbd import SwbdCorpusError, prepare_swbd, segment_centiseconds
 
 SUBSETS = {"train_40h": 0.002, "train_80h": 0.004}  # hours: tiny stand-ins for 40 h / 80 h
 
@@ -68,9 +68,9 @@ def test_subsets_are_whole_conversations_and_nested(prepared):
         convs = {u[:7] for u in subset}
         assert subset == {u for u in nodup if u[:7] in convs}
         # the target is reached, and was not reached before the last conversation was added
-        assert sum(segment_duration(u) for u in subset) >= hours * 3600
+        assert sum(segment_centiseconds(u) for u in subset) >= round(hours * 360000)
         last = max(convs, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
-        assert sum(segment_duration(u) for u in subset if u[:7] != last) < hours * 3600
+        assert sum(segment_centiseconds(u) for u in subset if u[:7] != last) < round(hours * 360000)
 
 
 def test_duplicates_capped(swbd, tmp_path):

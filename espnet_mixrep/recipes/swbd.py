@@ -243,10 +243,15 @@ def hub5_utterance_id(conv: str, side: str, start: str, end: str) -> str:
     return f"{conv}-{side}_{int(float(start) * 100):06d}-{int(float(end) * 100):06d}"
 
 
+def segment_centiseconds(utt_id: str) -> int:
+    """Length of a sw0NNNN-S_SSSSSS-EEEEEE utterance in centiseconds, from its id."""
+    start, end = utt_id.rsplit("_", 1)[1].split("-")
+    return int(end) - int(start)
+
+
 def segment_duration(utt_id: str) -> float:
     """Seconds of a sw0NNNN-S_SSSSSS-EEEEEE utterance, from its id."""
-    start, end = utt_id.rsplit("_", 1)[1].split("-")
-    return (int(end) - int(start)) / 100.0
+    return segment_centiseconds(utt_id) / 100.0
 
 
 def select_subset(utt_ids: Sequence[str], hours: float) -> List[str]:
@@ -260,12 +265,13 @@ def select_subset(utt_ids: Sequence[str], hours: float) -> List[str]:
         by_conv[utt.split("-")[0]].append(utt)
     order = sorted(by_conv, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
     chosen: List[str] = []
-    total = 0.0
+    target = round(hours * 360000)  # centiseconds: exact sums, no float drift
+    total = 0
     for conv in order:
-        if total >= hours * 3600:
+        if total >= target:
             break
         chosen += by_conv[conv]
-        total += sum(segment_duration(u) for u in by_conv[conv])
+        total += sum(segment_centiseconds(u) for u in by_conv[conv])
     return sorted(chosen)
 
 
