@@ -1,0 +1,194 @@
+"""The layer analysis on real ESPnet model objects and real FSDD audio.
+
+Models are built by ESPnet's own ASRTask from a config (random weights, as
+after initialisation; a stock Conformer and the MixRep Conformer) and saved as
+config.yaml + .pth, so loading goes through the same path as a trained
+checkpoint. Skips without FSDD.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import logging
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from espnet_mixrep.analysis.extract import AudioSource, ModelSpecError, build_extractor
+from espnet_mixrep.analysis.fsdd_probe import prepare_fsdd_probe
+from espnet_mixrep.bin import layer_analysis
+
+pytestmark = pytest.mark.e2e
+
+TOKENS = ["<blank>", "<unk>"] + [chr(c) for c in range(ord("A"), ord("Z") + 1)] + ["<sos/eos>"]
+NUM_BLOCKS = 2
+
+
+def _save_asr_model(out: Path, encoder: str, model: str) -> Dict[str, Path]:
+    from espnet_mixrep.registration import register_all
+
+    register_all()
+    from espnet2.tasks.asr import ASRTask
+
+    conf = [
+        "output_size=32", "attention_heads=2", "linear_units=64", f"num_blocks={NUM_BLOCKS}",
+        "input_layer=conv2d", "macaron_style=true", "pos_enc_layer_type=rel_pos",
+        "selfattention_layer_type=rel_selfattn", "use_cnn_module=true", "cnn_module_kernel=7",
+    ]
+    argv = ["--token_list", "unused", "--encoder", encoder, "--model", model, "--decoder", "transformer"]
+    argv += [item for c in conf for item in ("--encoder_conf", c)]
+    argv += ["--decoder_conf", "num_blocks=1", "--decoder_conf", "linear_units=64", "--decoder_conf", "attention_heads=2"]
+    argv += ["--frontend_conf", "fs=8k", "--frontend_conf", "n_mels=40", "--frontend_conf", "hop_length=80"]
+    argv += ["--frontend_conf", "n_fft=256", "--normalize", "utterance_mvn"]
+    args = ASRTask.get_parser().parse_args(argv)
+    args.token_list = TOKENS
+    torch.manual_seed(0)
+    asr_model = ASRTask.build_model(args)
+    out.mkdir(parents=True)
+    with open(out / "config.yaml", "w", encoding="utf-8") as f:
+        yaml.safe_dump(vars(args), f)
+    torch.save(asr_model.state_dict(), out / "model.pth")
+    return {"config": out / "config.yaml", "model_file": out / "model.pth"}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory, fsdd_dir: Path) -> Dict[str, object]:
+    root = tmp_path_factory.mktemp("layer_analysis")
+    probe = root / "probe"
+    # Recordings 0-3 of every digit and speaker: 160 single-digit utterances.
+    prepare_fsdd_probe(fsdd_dir, probe, indices=range(4))
+    return {
+        "root": root,
+        "probe": probe,
+        "baseline": _save_asr_model(root / "baseline", "conformer", "espnet"),
+        "mixrep": _save_asr_model(root / "mixrep", "mixrep_conformer", "mixrep"),
+    }
+
+
+def _spec(name: str, files: Dict[str, Path]) -> str:
+    return f"name={name},config={files['config']},model_file={files['model_file']}"
+
+
+def test_hooks_capture_every_block_of_the_encoder(workspace) -> None:
+    extractor = build_extractor(_spec("baseline", workspace["baseline"]))
+    assert [layer.name for layer in extractor.layers] == ["embed", "block1", "block2"]
+    assert extractor.sample_rate == 8000
+    audio = AudioSource(workspace["probe"])
+    waveform = audio.load(audio.utt_ids[0], 8000)
+    layers = extractor(waveform)
+    assert len(layers) == NUM_BLOCKS + 1
+    assert len({layer.shape for layer in layers}) == 1  # same frames and width through the Conformer
+    # The last hooked block, after the encoder's final LayerNorm, is what encode() returns.
+    model = extractor.model
+    with torch.inference_mode():
+        encoded, _ = model.encode(torch.from_numpy(waveform)[None], torch.tensor([len(waveform)]))
+        last = model.encoder.after_norm(torch.from_numpy(layers[-1]))
+    torch.testing.assert_close(last, encoded[0], rtol=1e-5, atol=1e-5)
+    # Layer 0 is the conv2d-subsampled embedding: about 40 ms per frame at hop 80 / 8 kHz.
+    assert abs(len(waveform) / 8000 / len(layers[0]) - 0.04) < 0.01
+
+
+def test_analysis_of_two_models_writes_table_and_plot(workspace) -> None:
+    probe, out = workspace["probe"], workspace["root"] / "out"
+    layer_analysis.main(
+        [
+            "--data_dir", str(probe),
+            "--model", _spec("baseline", workspace["baseline"]),
+            "--model", _spec("mixrep", workspace["mixrep"]),
+            "--labels", f"name=word,utt={probe / 'text'}",
+            "--labels", f"name=speaker,utt={probe / 'utt2spk'}",
+            "--output_dir", str(out),
+            "--n_seeds", "2",
+        ]
+    )
+    with open(out / "layer_analysis.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * 2 * (NUM_BLOCKS + 1) * 3  # models x label sets x layers x (pwcca, nmi, nmi_chance)
+    assert {row["model"] for row in rows} == {"baseline", "mixrep"}
+    assert {(row["labels"], row["n_classes"], row["n_units"]) for row in rows} == {("word", "10", "160"), ("speaker", "4", "160")}
+    for row in rows:
+        assert -1.0 <= float(row["mean"]) <= 1.0 and float(row["spread"]) >= 0.0
+        assert row["n"] == ("3" if row["metric"] == "pwcca" else "2")
+    full = json.loads((out / "layer_analysis.json").read_text())
+    pwcca = [row for row in full if row["metric"] == "pwcca"]
+    assert all(len(row["scores"]) == 3 and len(row["epsilons"]) == 3 for row in pwcca)
+    assert (out / "layer_analysis.png").stat().st_size > 10000
+    assert not list(out.glob(".*"))  # no temporary files left behind
+
+
+def _run_expecting_error(argv, caplog) -> str:
+    caplog.clear()
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as exit_info:
+        layer_analysis.main(argv)
+    assert exit_info.value.code == 1
+    return caplog.text
+
+
+def test_bad_inputs_get_clear_errors_before_any_output(workspace, caplog) -> None:
+    probe, root = workspace["probe"], workspace["root"]
+    out = root / "bad_out"
+    base = ["--data_dir", str(probe), "--model", _spec("baseline", workspace["baseline"]), "--output_dir", str(out)]
+
+    stranger_labels = root / "utt2word"
+    stranger_labels.write_text("george-0-00 ZERO\nsomeone-1-01 ONE\n")
+    message = _run_expecting_error(base + ["--labels", f"name=word,utt={stranger_labels}"], caplog)
+    assert f"{stranger_labels}: 1 utterance ids of label set 'word' are not in the data directory" in message
+    assert "someone-1-01" in message
+
+    duration = AudioSource(probe).durations()["george-0-00"]
+    ctm = root / "late.ctm"
+    ctm.write_text(f"george-0-00 1 0.05 0.2 Z\ngeorge-0-00 1 0.3 {duration:.3f} IY\n")
+    message = _run_expecting_error(base + ["--labels", f"name=phone,ctm={ctm}"], caplog)
+    assert f"{ctm}:2: unit 'IY' of 'george-0-00' ends at" in message and "past the audio's end" in message
+
+    message = _run_expecting_error(base + ["--labels", f"name=word,utt={probe / 'text'}", "--layers", "0,7"], caplog)
+    assert "model 'baseline' has no layer [7]: it has 3 layers (0=embed, 1=block1, 2=block2)" in message
+
+    message = _run_expecting_error(
+        base[:2] + ["--model", "name=x,config=missing.yaml,model_file=missing.pth", "--output_dir", str(out),
+                    "--labels", f"name=word,utt={probe / 'text'}"],
+        caplog,
+    )
+    assert "config not found: missing.yaml" in message
+    assert not out.exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("s3prl") is not None, reason="s3prl is installed here")
+def test_s3prl_without_the_package_is_a_clear_error() -> None:
+    with pytest.raises(ModelSpecError, match="needs the s3prl package"):
+        build_extractor("name=hubert,kind=s3prl,upstream=hubert_base")
+
+
+def test_learn2diss_checkpoint_layers(workspace) -> None:
+    from espnet_mixrep.learn2diss.task import Learn2DissTask
+
+    argv = ["--extractor", "logmel", "--model", "learn2diss"]
+    for conf in ("fs=8000", "n_fft=256", "win_length=200", "hop_length=80", "n_mels=40"):
+        argv += ["--extractor_conf", conf]
+    args = Learn2DissTask.get_parser().parse_args(argv)
+    args.model_conf = {
+        "frame_encoder_conf": {"output_size": 32, "linear_units": 64, "num_blocks": 2},
+        "utterance_encoder_conf": {"channels": 32, "ecapa_output_size": 32, "embedding_size": 16},
+        "club_hidden_size": 16,
+    }
+    torch.manual_seed(0)
+    model = Learn2DissTask.build_model(args)
+    out = workspace["root"] / "l2d"
+    out.mkdir()
+    with open(out / "config.yaml", "w", encoding="utf-8") as f:
+        yaml.safe_dump(vars(args), f)
+    torch.save(model.state_dict(), out / "model.pth")
+    extractor = build_extractor(f"name=l2d,kind=learn2diss,config={out / 'config.yaml'},model_file={out / 'model.pth'}")
+    assert [layer.name for layer in extractor.layers] == ["extractor0", "frame1", "frame2", "utterance"]
+    assert extractor.sample_rate == 8000
+    audio = AudioSource(workspace["probe"])
+    layers = extractor(audio.load(audio.utt_ids[0], 8000))
+    assert [layer.shape[1] for layer in layers] == [40, 32, 32, 16]
+    assert layers[-1].shape[0] == 1 and layers[0].shape[0] == layers[1].shape[0] > 1
+    assert np.all(np.isfinite(layers[-1]))
