@@ -8,10 +8,12 @@ checkpoint. Skips without FSDD.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib.util
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Dict
 
@@ -30,7 +32,7 @@ TOKENS = ["<blank>", "<unk>"] + [chr(c) for c in range(ord("A"), ord("Z") + 1)] 
 NUM_BLOCKS = 2
 
 
-def _save_asr_model(out: Path, encoder: str, model: str) -> Dict[str, Path]:
+def _save_asr_model(out: Path, encoder: str, model: str, stats_file: str = "") -> Dict[str, Path]:
     from espnet_mixrep.registration import register_all
 
     register_all()
@@ -45,12 +47,13 @@ def _save_asr_model(out: Path, encoder: str, model: str) -> Dict[str, Path]:
     argv += [item for c in conf for item in ("--encoder_conf", c)]
     argv += ["--decoder_conf", "num_blocks=1", "--decoder_conf", "linear_units=64", "--decoder_conf", "attention_heads=2"]
     argv += ["--frontend_conf", "fs=8k", "--frontend_conf", "n_mels=40", "--frontend_conf", "hop_length=80"]
-    argv += ["--frontend_conf", "n_fft=256", "--normalize", "utterance_mvn"]
+    argv += ["--frontend_conf", "n_fft=256"]
+    argv += ["--normalize", "global_mvn", "--normalize_conf", f"stats_file={stats_file}"] if stats_file else ["--normalize", "utterance_mvn"]
     args = ASRTask.get_parser().parse_args(argv)
     args.token_list = TOKENS
     torch.manual_seed(0)
-    asr_model = ASRTask.build_model(args)
-    out.mkdir(parents=True)
+    asr_model = ASRTask.build_model(args)  # run from the "recipe" directory, where stats_file resolves
+    out.mkdir(parents=True, exist_ok=True)
     with open(out / "config.yaml", "w", encoding="utf-8") as f:
         yaml.safe_dump(vars(args), f)
     torch.save(asr_model.state_dict(), out / "model.pth")
@@ -63,12 +66,25 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, fsdd_dir: Path) -> Dict[
     probe = root / "probe"
     # Recordings 0-3 of every digit and speaker: 160 single-digit utterances.
     prepare_fsdd_probe(fsdd_dir, probe, indices=range(4))
-    return {
-        "root": root,
-        "probe": probe,
-        "baseline": _save_asr_model(root / "baseline", "conformer", "espnet"),
-        "mixrep": _save_asr_model(root / "mixrep", "mixrep_conformer", "mixrep"),
-    }
+    # The MixRep model sits in a recipe-like tree whose config names its global
+    # MVN stats relative to the recipe directory, as ESPnet's asr.sh writes it.
+    recipe = root / "recipe"
+    (recipe / "exp" / "asr_stats").mkdir(parents=True)
+    np.savez(recipe / "exp" / "asr_stats" / "feats_stats.npz", count=np.array(100.0),
+             sum=np.full(40, 5.0), sum_square=np.full(40, 50.0))
+    with working_directory(recipe):
+        mixrep = _save_asr_model(recipe / "exp" / "asr_mixrep", "mixrep_conformer", "mixrep", "exp/asr_stats/feats_stats.npz")
+    return {"root": root, "probe": probe, "baseline": _save_asr_model(root / "baseline", "conformer", "espnet"), "mixrep": mixrep}
+
+
+@contextlib.contextmanager
+def working_directory(path: Path):
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
 
 
 def _spec(name: str, files: Dict[str, Path]) -> str:
@@ -94,8 +110,20 @@ def test_hooks_capture_every_block_of_the_encoder(workspace) -> None:
     assert abs(len(waveform) / 8000 / len(layers[0]) - 0.04) < 0.01
 
 
+def test_relative_stats_path_resolves_from_the_recipe_directory(workspace) -> None:
+    extractor = build_extractor(_spec("mixrep", workspace["mixrep"]))
+    assert type(extractor.model.encoder).__name__ == "MixRepConformerEncoder"
+    stats_file = Path(extractor.model.normalize.stats_file)
+    assert stats_file.is_absolute() and stats_file == workspace["root"] / "recipe" / "exp" / "asr_stats" / "feats_stats.npz"
+
+
 def test_analysis_of_two_models_writes_table_and_plot(workspace) -> None:
     probe, out = workspace["probe"], workspace["root"] / "out"
+    # Segment-level units too: the first and second half of each recording.
+    halves = workspace["root"] / "halves.ctm"
+    with open(halves, "w", encoding="utf-8") as f:
+        for utt_id, duration in AudioSource(probe).durations().items():
+            f.write(f"{utt_id} 1 0.000 {duration / 2:.3f} first\n{utt_id} 1 {duration / 2:.3f} {duration / 2:.3f} second\n")
     layer_analysis.main(
         [
             "--data_dir", str(probe),
@@ -103,15 +131,20 @@ def test_analysis_of_two_models_writes_table_and_plot(workspace) -> None:
             "--model", _spec("mixrep", workspace["mixrep"]),
             "--labels", f"name=word,utt={probe / 'text'}",
             "--labels", f"name=speaker,utt={probe / 'utt2spk'}",
+            "--labels", f"name=half,ctm={halves},pool=middle_third",
             "--output_dir", str(out),
             "--n_seeds", "2",
         ]
     )
     with open(out / "layer_analysis.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 * 2 * (NUM_BLOCKS + 1) * 3  # models x label sets x layers x (pwcca, nmi, nmi_chance)
+    assert len(rows) == 2 * 3 * (NUM_BLOCKS + 1) * 3  # models x label sets x layers x (pwcca, nmi, nmi_chance)
     assert {row["model"] for row in rows} == {"baseline", "mixrep"}
-    assert {(row["labels"], row["n_classes"], row["n_units"]) for row in rows} == {("word", "10", "160"), ("speaker", "4", "160")}
+    assert {(row["labels"], row["n_classes"], row["n_units"]) for row in rows} == {
+        ("word", "10", "160"),
+        ("speaker", "4", "160"),
+        ("half", "2", "320"),
+    }
     for row in rows:
         assert -1.0 <= float(row["mean"]) <= 1.0 and float(row["spread"]) >= 0.0
         assert row["n"] == ("3" if row["metric"] == "pwcca" else "2")
@@ -120,6 +153,21 @@ def test_analysis_of_two_models_writes_table_and_plot(workspace) -> None:
     assert all(len(row["scores"]) == 3 and len(row["epsilons"]) == 3 for row in pwcca)
     assert (out / "layer_analysis.png").stat().st_size > 10000
     assert not list(out.glob(".*"))  # no temporary files left behind
+
+
+def test_audio_source_reads_pipes_and_segments(workspace, tmp_path: Path) -> None:
+    probe = AudioSource(workspace["probe"])
+    utt_id = probe.utt_ids[0]
+    path = probe.wav_scp[utt_id]
+    whole = probe.load(utt_id, 8000)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "wav.scp").write_text(f"rec1 cat {path} |\n")
+    (data / "segments").write_text("seg1 rec1 0.10 0.20\n")
+    segmented = AudioSource(data)
+    assert segmented.utt_ids == ["seg1"] and segmented.durations() == {"seg1": pytest.approx(0.1)}
+    np.testing.assert_array_equal(segmented.load("seg1", 8000), whole[800:1600])
+    assert len(segmented.load("seg1", 16000)) == 1600  # resampled to the model's rate
 
 
 def _run_expecting_error(argv, caplog) -> str:
