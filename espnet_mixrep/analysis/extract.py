@@ -159,6 +159,8 @@ class ESPnetEncoderExtractor(LayerExtractor):
             )
         if not callable(getattr(model, "encode", None)):
             raise ModelSpecError(f"model {name!r}: {type(model).__name__} has no encode(speech, lengths)")
+        if getattr(model, "frontend", None) is None:
+            raise ModelSpecError(f"model {name!r} has no frontend: it reads precomputed features, but the analysis feeds audio")
         self.model = model.eval()
         self.name = name
         self.sample_rate = sample_rate
@@ -239,7 +241,10 @@ def _load_learn2diss(config_file: Path, model_file: Path, name: str) -> Learn2Di
         from espnet_mixrep.learn2diss.io import load_learn2diss
     except ImportError as error:
         raise ModelSpecError(f"model {name!r}: the Learn2Diss package cannot be imported ({error})") from error
-    model = load_learn2diss(config_file, model_file)
+    try:
+        model = load_learn2diss(config_file, model_file)
+    except FileNotFoundError as error:
+        raise ModelSpecError(f"model {name!r}: {error}") from error
     with open(config_file, encoding="utf-8") as f:
         config = yaml.safe_load(f) or {}
     sample_rate = _parse_rate((config.get("extractor_conf") or {}).get("fs", 16000))

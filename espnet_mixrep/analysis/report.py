@@ -74,7 +74,11 @@ def plot_layerwise(rows: Sequence[Dict], png_path: Path) -> None:
                     ax.plot(chance[0], chance[1], ls=":", color=colour, lw=1.2, label=f"{model} (chance)")
                 ax.set_xticks(layers)
                 ax.set_xticklabels(names, rotation=30 if max(len(n) for n in names) > 3 else 0, fontsize=8)
-            ax.set_title(f"{label_set}: {METRIC_TITLES[metric]}")
+            sizes = next(row for row in rows if row["labels"] == label_set)
+            ax.set_title(
+                f"{label_set} ({sizes['n_units']} units, {sizes['n_classes']} labels): {METRIC_TITLES[metric]}",
+                fontsize=10,
+            )
             ax.set_xlabel("layer")
             ax.set_ylim(-0.02, 1.02)
             ax.grid(alpha=0.3)
