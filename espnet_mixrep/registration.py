@@ -25,12 +25,18 @@ REGISTRY: Dict[str, List[Tuple[str, str, str]]] = {
         ("encoder_choices", "mixrep_e_branchformer", "espnet_mixrep.mixrep.encoder:MixRepEBranchformerEncoder"),
         ("model_choices", "mixrep", "espnet_mixrep.mixrep.model:MixRepASRModel"),
     ],
+    "espnet2.tasks.cls": [
+        ("encoder_choices", "envnet_v2", "espnet_mixrep.speechmix.envnet_v2:EnvNetV2Encoder"),
+        ("model_choices", "speechmix", "espnet_mixrep.speechmix.model:SpeechMixClassificationModel"),
+    ],
 }
 
 # Task modules whose own import replaces an attribute we must patch after
 # registration, e.g. a task class whose build_model ignores --model:
 # task module -> "module:function" called with the task module.
-TASK_PATCHES: Dict[str, List[str]] = {}
+TASK_PATCHES: Dict[str, List[str]] = {
+    "espnet2.tasks.cls": ["espnet_mixrep.speechmix.task:patch_cls_task"],
+}
 
 
 def _load(path: str) -> object:

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Audio classification driver for espnet-mixrep (ESPnet cls1 stage layout).
+#  1 data prep (local/data.sh)          5 collect stats (espnet2 cls_train --collect_stats)
+#  2 format + clip checks (dump/raw)    6 training
+#  3 (reserved: ESPnet's filtering; clips are checked in stage 2)
+#  4 class token list + label checks    7 inference (multi-crop)   8 scoring, RESULTS.md
+set -euo pipefail
+
+log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (cls.sh) $*"; }
+
+stage=1; stop_stage=100
+ngpu=0; nj=1
+python=python3
+local_data_opts=""
+fs=16000
+min_clip_samples=0       # clips shorter than this (the training crop) are an error...
+pad_short_clips=false    # ...unless padded with zeros to that length
+train_set=""; valid_set=""; test_sets=""
+dumpdir=dump; expdir=exp
+token_list=""
+cls_config=""; cls_args=""; cls_tag=""
+inference_model=valid.acc.best.pth
+inference_args=""
+
+help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets '<sets>' --cls_config <yaml> [options]
+Options (--name value):
+  --stage/--stop_stage   first/last stage (${stage}/${stop_stage})
+  --ngpu                 GPUs for training and inference (${ngpu})
+  --fs                   sample rate of all clips (${fs})
+  --min_clip_samples     shortest allowed clip = training crop (${min_clip_samples})
+  --pad_short_clips      zero-pad shorter clips instead of failing (${pad_short_clips})
+  --local_data_opts      options for local/data.sh
+  --token_list           class list (default data/token_list/classes.txt)
+  --cls_config/--cls_args/--cls_tag   training config, extra options, exp name
+  --inference_model      checkpoint to decode with (${inference_model}; latest.pth = last epoch)
+  --inference_args       extra options for cls_inference
+  --dumpdir/--expdir     (${dumpdir}/${expdir})"
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --help|-h) echo "${help_message}"; exit 0 ;;
+        --*)
+            name=${1#--}; name=${name//-/_}
+            if [ $# -lt 2 ]; then echo "ERROR: option $1 needs a value" >&2; exit 1; fi
+            if ! declare -p "${name}" >/dev/null 2>&1; then
+                echo "ERROR: unknown option $1" >&2; echo "${help_message}" >&2; exit 1
+            fi
+            printf -v "${name}" '%s' "$2"; shift 2 ;;
+        *) echo "ERROR: unexpected argument $1" >&2; echo "${help_message}" >&2; exit 1 ;;
+    esac
+done
+
+. ./path.sh
+. ./cmd.sh
+
+for var in train_set valid_set cls_config; do
+    if [ -z "${!var}" ]; then echo "ERROR: --${var} is required" >&2; echo "${help_message}" >&2; exit 1; fi
+done
+[ -f "${cls_config}" ] || { echo "ERROR: ${cls_config}: config not found" >&2; exit 1; }
+[ -z "${token_list}" ] && token_list=data/token_list/classes.txt
+[ -z "${cls_tag}" ] && cls_tag="$(basename "${cls_config}" .yaml)"
+cls_exp="${expdir}/cls_${cls_tag}"
+cls_stats_dir="${expdir}/cls_stats_${train_set}"
+data_feats="${dumpdir}/raw"
+stages_py="${python} -m espnet_mixrep.speechmix.stages"
+
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+    log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
+    # shellcheck disable=SC2086
+    local/data.sh ${local_data_opts}
+fi
+
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
+    log "Stage 2: format clips into ${data_feats} (fs=${fs}, min_clip_samples=${min_clip_samples})"
+    for dset in ${train_set} ${valid_set} ${test_sets}; do
+        ${stages_py} format --src "data/${dset}" --dst "${data_feats}/${dset}" --fs "${fs}" \
+            --min_samples "${min_clip_samples}" --pad_short "${pad_short_clips}"
+    done
+fi
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+    log "Stage 4: class token list ${token_list}"
+    ${stages_py} token_list --train_text "${data_feats}/${train_set}/text" --output "${token_list}"
+    _texts=""
+    for dset in ${valid_set} ${test_sets}; do _texts+="--text ${data_feats}/${dset}/text "; done
+    # shellcheck disable=SC2086
+    ${stages_py} check_labels --token_list "${token_list}" ${_texts}
+fi
+
+_data_opts() {  # train/valid data options shared by stages 5 and 6
+    echo "--train_data_path_and_name_and_type ${data_feats}/${train_set}/wav.scp,speech,sound" \
+         "--train_data_path_and_name_and_type ${data_feats}/${train_set}/text,label,text" \
+         "--valid_data_path_and_name_and_type ${data_feats}/${valid_set}/wav.scp,speech,sound" \
+         "--valid_data_path_and_name_and_type ${data_feats}/${valid_set}/text,label,text" \
+         "--token_list ${token_list} --token_type word"
+}
+
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+    log "Stage 5: collect stats -> ${cls_stats_dir}"
+    _logdir="${cls_stats_dir}/logdir"
+    mkdir -p "${_logdir}"
+    # shellcheck disable=SC2046,SC2086
+    ${train_cmd} "${_logdir}/stats.1.log" ${python} -m espnet_mixrep.bin.cls_train --collect_stats true \
+        --config "${cls_config}" $(_data_opts) \
+        --train_shape_file "${data_feats}/${train_set}/wav.scp" --valid_shape_file "${data_feats}/${valid_set}/wav.scp" \
+        --output_dir "${_logdir}/stats.1" ${cls_args}
+    ${python} -m espnet2.bin.aggregate_stats_dirs --input_dir "${_logdir}/stats.1" --output_dir "${cls_stats_dir}"
+fi
+
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+    log "Stage 6: training -> ${cls_exp} (log: ${cls_exp}/train.log)"
+    mkdir -p "${cls_exp}"
+    # shellcheck disable=SC2046,SC2086
+    ${cuda_cmd} "${cls_exp}/train.log" ${python} -m espnet_mixrep.bin.cls_train \
+        --config "${cls_config}" $(_data_opts) --ngpu "${ngpu}" \
+        --train_shape_file "${cls_stats_dir}/train/speech_shape" --valid_shape_file "${cls_stats_dir}/valid/speech_shape" \
+        --resume true --output_dir "${cls_exp}" ${cls_args}
+fi
+
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
+    log "Stage 7: inference with ${cls_exp}/${inference_model}"
+    _ngpu=$([ "${ngpu}" -gt 0 ] && echo 1 || echo 0)
+    for dset in ${valid_set} ${test_sets}; do
+        _dir="${cls_exp}/cls_${dset}"
+        rm -rf "${_dir}/output.tmp"
+        # shellcheck disable=SC2086
+        ${decode_cmd} "${_dir}/logdir/cls_inference.log" ${python} -m espnet_mixrep.bin.cls_inference \
+            --ngpu "${_ngpu}" --data_path_and_name_and_type "${data_feats}/${dset}/wav.scp,speech,sound" \
+            --classification_train_config "${cls_exp}/config.yaml" \
+            --classification_model_file "${cls_exp}/${inference_model}" \
+            --output_dir "${_dir}/output.tmp" ${inference_args}
+        for f in score text token; do
+            LC_ALL=C sort -k1,1 "${_dir}/output.tmp/prediction/${f}" > "${_dir}/.${f}.tmp"
+            mv "${_dir}/.${f}.tmp" "${_dir}/${f}"
+        done
+        rm -rf "${_dir}/output.tmp"
+    done
+fi
+
+if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
+    log "Stage 8: scoring"
+    for dset in ${valid_set} ${test_sets}; do
+        ${stages_py} score --ref "${data_feats}/${dset}/text" --hyp "${cls_exp}/cls_${dset}/text" \
+            --out "${cls_exp}/cls_${dset}/scoring"
+    done
+    ${stages_py} results --exp "${cls_exp}"
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"

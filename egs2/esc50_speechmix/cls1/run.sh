@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# ESC-50 / ESC-10 with EnvNet-v2 at 44.1 kHz, paper protocol: 5-fold
+# cross-validation on the official folds (train on four, test on the fifth),
+# the model of the last epoch is tested (no selection on the test fold), and
+# the mean accuracy over folds goes to exp/<subset>/RESULTS_<config>.md.
+#   ./run.sh                                   # ESC-50, SpeechMix, folds 1-5
+#   ./run.sh --subset esc10 --cls_config conf/train_bc.yaml
+# Other options are passed to cls.sh (--ngpu 1, --cls_args "--max_epoch 10"...).
+set -euo pipefail
+subset=esc50
+folds="1 2 3 4 5"
+esc50_dir=""
+cls_config=conf/train_speechmix.yaml
+stage=1; stop_stage=100
+rest=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --subset) subset=$2; shift 2 ;;
+        --folds) folds=$2; shift 2 ;;
+        --esc50_dir) esc50_dir=$2; shift 2 ;;
+        --cls_config) cls_config=$2; shift 2 ;;
+        --stage) stage=$2; shift 2 ;;
+        --stop_stage) stop_stage=$2; shift 2 ;;
+        --help|-h) sed -n '2,10p' "$0"; exec ./cls.sh --help ;;
+        *) rest+=("$1"); shift ;;
+    esac
+done
+. ./path.sh
+
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+    local/data.sh --subset "${subset}" ${esc50_dir:+--esc50_dir "${esc50_dir}"}
+fi
+tag="$(basename "${cls_config}" .yaml)"
+for k in ${folds}; do
+    # The fold's test set doubles as ESPnet's validation set (it needs one);
+    # testing latest.pth keeps it out of model selection.
+    ./cls.sh --stage "$(( stage > 2 ? stage : 2 ))" --stop_stage "${stop_stage}" \
+        --fs 44100 --min_clip_samples 66650 \
+        --train_set "${subset}_train_fold${k}" --valid_set "${subset}_test_fold${k}" --test_sets "" \
+        --token_list "data/token_list/${subset}_fold${k}.txt" \
+        --expdir "exp/${subset}" --cls_config "${cls_config}" --cls_tag "${tag}_fold${k}" \
+        --inference_model latest.pth "${rest[@]}"
+done
+if [ "${stop_stage}" -ge 8 ]; then
+    python3 -m espnet_mixrep.speechmix.stages cv_summary --output "exp/${subset}/RESULTS_${tag}.md" \
+        $(for k in ${folds}; do echo "--exp exp/${subset}/cls_${tag}_fold${k}"; done)
+fi

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Stage 1: FSDD digit classification sets data/{train,valid,test}.
+# Uses --fsdd_dir, else $FSDD_DIR, else ../shared/data/fsdd next to the repo,
+# else downloads the public release into downloads/.
+set -euo pipefail
+fsdd_dir=""
+takes_per_digit=50
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --fsdd_dir) fsdd_dir=$2; shift 2 ;;
+        --takes_per_digit) takes_per_digit=$2; shift 2 ;;
+        *) echo "ERROR: local/data.sh: unknown option $1" >&2; exit 1 ;;
+    esac
+done
+. ./path.sh
+python3 -m espnet_mixrep.recipes.fsdd_cls ${fsdd_dir:+--fsdd_dir "${fsdd_dir}"} \
+    --repo_root "${MAIN_ROOT}" --download_dir downloads --data_dir data --takes_per_digit "${takes_per_digit}"

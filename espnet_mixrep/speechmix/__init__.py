@@ -1,0 +1,9 @@
+"""SpeechMix (Jindal et al., INTERSPEECH 2020) for ESPnet's classification task.
+
+* :mod:`.gain` — A-weighted sound-pressure gain (BC learning's ``compute_gain``).
+* :mod:`.mixing` — partner pairing, gain-aware and plain mixes, soft targets, KL loss.
+* :mod:`.envnet_v2` — the EnvNet-v2 raw-waveform encoder with its mix points.
+* :mod:`.model` — ``SpeechMixClassificationModel`` (``--model speechmix``):
+  crops, mixing at a layer drawn from S, 10-crop test-time averaging.
+* :mod:`.task` — the patch that makes ``CLSTask`` honour ``--model``.
+"""

@@ -1,0 +1,264 @@
+"""Python side of the classification recipe stages (egs2/TEMPLATE/cls1/cls.sh).
+
+    python -m espnet_mixrep.speechmix.stages format --src data/train --dst dump/raw/train --fs 8000 --min_samples 8000
+    python -m espnet_mixrep.speechmix.stages token_list --train_text dump/raw/train/text --output data/token_list/token.txt
+    python -m espnet_mixrep.speechmix.stages check_labels --token_list ... --text dump/raw/test/text
+    python -m espnet_mixrep.speechmix.stages score --ref dump/raw/test/text --hyp exp/x/cls_test/text --out exp/x/cls_test/scoring
+    python -m espnet_mixrep.speechmix.stages results --exp exp/x
+    python -m espnet_mixrep.speechmix.stages cv_summary --exp exp/x_fold1 --exp exp/x_fold2 --output RESULTS.md
+
+Every writer builds its output under a temporary name and renames it at the
+end, so an interrupted stage leaves nothing a rerun would trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import soundfile
+
+from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map, validate_data_dir, write_kaldi_map
+
+UNK = "<unk>"
+
+
+def _write_text_atomic(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(content)
+    os.replace(tmp, path)
+
+
+def _read_clip(path: str, source: Path) -> tuple:
+    if path.rstrip().endswith("|"):
+        raise DataDirError(f"{source}: piped wav.scp entries are not supported by the cls recipe ('{path}')")
+    try:
+        audio, rate = soundfile.read(path, dtype="int16", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as err:
+        raise DataDirError(f"{source}: cannot read audio '{path}': {err}") from err
+    if audio.shape[1] != 1:
+        raise DataDirError(f"{source}: '{path}' has {audio.shape[1]} channels; the cls recipe needs mono")
+    return audio[:, 0], rate
+
+
+def format_cls_data_dir(src: PathLike, dst: PathLike, fs: int, min_samples: int = 0, pad_short: bool = False) -> int:
+    """Stage 2: copy ``src`` to ``dst`` with every clip checked and written as 16-bit PCM.
+
+    Clips must be mono at ``fs``. A clip shorter than ``min_samples`` (the
+    training crop) is an error naming the files, unless ``pad_short``, which
+    zero-pads it symmetrically to ``min_samples`` (FSDD's short digits).
+    All clips are checked before anything is written. Returns the clip count.
+    """
+    src, dst = Path(src), Path(dst)
+    validate_data_dir(src)
+    if (src / "segments").exists():
+        raise DataDirError(f"{src / 'segments'}: the cls recipe expects one clip per wav.scp entry, no segments")
+    wav_scp = read_kaldi_map(src / "wav.scp")
+    clips: Dict[str, np.ndarray] = {}
+    short: List[str] = []
+    for utt_id, entry in wav_scp.items():
+        audio, rate = _read_clip(entry, src / "wav.scp")
+        if rate != fs:
+            raise DataDirError(f"{src / 'wav.scp'}: '{entry}' is at {rate} Hz, the recipe's fs is {fs} Hz")
+        if len(audio) < min_samples:
+            if not pad_short:
+                short.append(f"{entry} ({len(audio)} samples)")
+                continue
+            missing = min_samples - len(audio)
+            audio = np.pad(audio, (missing // 2, missing - missing // 2))
+        clips[utt_id] = audio
+    if short:
+        listed = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+        raise DataDirError(
+            f"{src / 'wav.scp'}: {len(short)} clip(s) shorter than a crop of {min_samples} samples: {listed}"
+        )
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    try:
+        (tmp / "data").mkdir()
+        final_scp = {}
+        for utt_id, audio in clips.items():
+            soundfile.write(tmp / "data" / f"{utt_id}.wav", audio, fs, subtype="PCM_16")
+            final_scp[utt_id] = str((dst / "data" / f"{utt_id}.wav").resolve())
+        write_kaldi_map(tmp / "wav.scp", final_scp)
+        for name in ("text", "utt2spk", "spk2utt"):
+            if (src / name).exists():
+                shutil.copyfile(src / name, tmp / name)
+        (tmp / "feats_type").write_text("raw\n")
+        if dst.exists():
+            shutil.rmtree(dst)
+        os.replace(tmp, dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return len(clips)
+
+
+def _labels(text_file: Path) -> Dict[str, str]:
+    labels = read_kaldi_map(text_file)
+    for utt_id, label in labels.items():
+        if len(label.split()) != 1:
+            raise DataDirError(f"{text_file}: '{utt_id}' has '{label}'; a cls text holds exactly one class token")
+    return labels
+
+
+def make_class_token_list(train_text: PathLike, output: PathLike) -> List[str]:
+    """Stage 4: the sorted classes of the training set, then ``<unk>`` last.
+
+    ESPnet 202511's CLSTask counts len(token_list) - 1 classes, so ``<unk>``
+    must be the last line and no class may be missing from the training set.
+    """
+    classes = sorted(set(_labels(Path(train_text)).values()))
+    if UNK in classes:
+        raise DataDirError(f"{train_text}: '{UNK}' cannot be a class")
+    tokens = classes + [UNK]
+    _write_text_atomic(Path(output), "".join(f"{t}\n" for t in tokens))
+    return tokens
+
+
+def check_labels(token_list: PathLike, text_files: Sequence[PathLike]) -> None:
+    """Raise DataDirError naming the file if a label is not a class of the token list."""
+    token_list = Path(token_list)
+    if not token_list.is_file():
+        raise DataDirError(f"{token_list}: token list not found (run the token list stage)")
+    classes = set(token_list.read_text(encoding="utf-8").split()) - {UNK}
+    for text_file in map(Path, text_files):
+        unknown = sorted({label for label in _labels(text_file).values() if label not in classes})
+        if unknown:
+            raise DataDirError(
+                f"{text_file}: label(s) {unknown[:10]} are not in the token list {token_list} "
+                f"({len(classes)} classes)"
+            )
+
+
+def score_predictions(ref_text: PathLike, hyp_text: PathLike, out_dir: PathLike) -> Dict[str, float]:
+    """Stage 8: accuracy of ``hyp_text`` (cls_inference's prediction text) against ``ref_text``."""
+    refs = _labels(Path(ref_text))
+    hyps = read_kaldi_map(hyp_text, allow_empty_value=True)
+    missing = sorted(set(refs) - set(hyps))
+    if missing:
+        raise DataDirError(f"{hyp_text}: no prediction for {len(missing)} clip(s), e.g. {missing[:3]}")
+    correct = sum(hyps[u].strip() == label for u, label in refs.items())
+    per_class: Dict[str, List[int]] = {}
+    for utt_id, label in refs.items():
+        per_class.setdefault(label, [0, 0])
+        per_class[label][0] += hyps[utt_id].strip() == label
+        per_class[label][1] += 1
+    metrics = {
+        "accuracy": 100.0 * correct / len(refs),
+        "correct": correct,
+        "clips": len(refs),
+        "per_class_accuracy": {c: 100.0 * k / n for c, (k, n) in sorted(per_class.items())},
+    }
+    _write_text_atomic(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    return metrics
+
+
+def write_results(exp_dir: PathLike) -> Path:
+    """RESULTS.md of one experiment: accuracy of every scored set under ``exp_dir/cls_*``."""
+    exp_dir = Path(exp_dir)
+    rows = []
+    for metrics_file in sorted(exp_dir.glob("cls_*/scoring/metrics.json")):
+        m = json.loads(metrics_file.read_text())
+        rows.append(f"|{metrics_file.parent.parent.name[4:]}|{m['clips']}|{m['correct']}|{m['accuracy']:.2f}|")
+    if not rows:
+        raise DataDirError(f"{exp_dir}: no cls_*/scoring/metrics.json to summarise (run the scoring stage)")
+    content = "\n".join(
+        [f"# RESULTS", f"## {exp_dir.name}", "", "|set|clips|correct|accuracy (%)|", "|---|---|---|---|", *rows, ""]
+    )
+    path = exp_dir / "RESULTS.md"
+    _write_text_atomic(path, content)
+    return path
+
+
+def write_cv_summary(exp_dirs: Sequence[PathLike], output: PathLike) -> Dict[str, float]:
+    """Mean and standard deviation of the test-fold accuracy over cross-validation folds."""
+    accuracies = []
+    rows = []
+    for exp_dir in map(Path, exp_dirs):
+        found = sorted(exp_dir.glob("cls_*/scoring/metrics.json"))
+        if len(found) != 1:
+            raise DataDirError(f"{exp_dir}: expected one scored test set, found {len(found)} (run stage 8)")
+        m = json.loads(found[0].read_text())
+        accuracies.append(m["accuracy"])
+        rows.append(f"|{exp_dir.name}|{found[0].parent.parent.name[4:]}|{m['clips']}|{m['accuracy']:.2f}|")
+    mean = float(np.mean(accuracies))
+    std = float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else 0.0
+    content = "\n".join(
+        [
+            "# RESULTS (cross-validation)",
+            "",
+            "|experiment|test fold|clips|accuracy (%)|",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            f"mean accuracy over {len(accuracies)} fold(s): {mean:.2f} % (std {std:.2f}); error {100 - mean:.2f} %",
+            "",
+        ]
+    )
+    _write_text_atomic(Path(output), content)
+    return {"mean": mean, "std": std, "folds": len(accuracies)}
+
+
+def _bool(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got '{value}'")
+    return value.lower() == "true"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("format", help="stage 2: check clips and write dump/raw/<set>")
+    p.add_argument("--src", required=True)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--fs", type=int, required=True)
+    p.add_argument("--min_samples", type=int, default=0)
+    p.add_argument("--pad_short", type=_bool, default=False)
+    p = sub.add_parser("token_list", help="stage 4: class token list")
+    p.add_argument("--train_text", required=True)
+    p.add_argument("--output", required=True)
+    p = sub.add_parser("check_labels", help="stage 4: every label must be a class")
+    p.add_argument("--token_list", required=True)
+    p.add_argument("--text", action="append", required=True)
+    p = sub.add_parser("score", help="stage 8: accuracy")
+    p.add_argument("--ref", required=True)
+    p.add_argument("--hyp", required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("results", help="stage 8: RESULTS.md")
+    p.add_argument("--exp", required=True)
+    p = sub.add_parser("cv_summary", help="mean accuracy over folds")
+    p.add_argument("--exp", action="append", required=True)
+    p.add_argument("--output", required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "format":
+            n = format_cls_data_dir(args.src, args.dst, args.fs, args.min_samples, args.pad_short)
+            print(f"{args.dst}: {n} clips")
+        elif args.command == "token_list":
+            tokens = make_class_token_list(args.train_text, args.output)
+            print(f"{args.output}: {len(tokens) - 1} classes + {UNK}")
+        elif args.command == "check_labels":
+            check_labels(args.token_list, args.text)
+        elif args.command == "score":
+            m = score_predictions(args.ref, args.hyp, args.out)
+            print(f"{args.hyp}: accuracy {m['accuracy']:.2f}% ({m['correct']}/{m['clips']})")
+        elif args.command == "results":
+            print(write_results(args.exp).read_text())
+        else:
+            write_cv_summary(args.exp, args.output)
+            print(Path(args.output).read_text())
+    except DataDirError as err:
+        raise SystemExit(f"ERROR: {err}")
+
+
+if __name__ == "__main__":
+    main()
