@@ -161,3 +161,39 @@ def _same_keys(path_a: Path, a: Dict[str, str], path_b: Path, b: Dict[str, str])
         if only_b:
             parts.append(f"{len(only_b)} ids only in {path_b} (e.g. {only_b[:3]})")
         raise DataDirError("utterance ids do not match: " + "; ".join(parts))
+
+
+def fix_data_dir(data_dir: PathLike) -> Dict[str, int]:
+    """Keep only utterances present in every file, like Kaldi's fix_data_dir.sh.
+
+    Sorts the files, drops utterances with an empty transcript or missing from
+    one of wav.scp (or segments) / text / utt2spk, drops recordings no
+    utterance uses, and rebuilds spk2utt. Rewrites the directory atomically.
+    Returns {"kept": n, "dropped": m}; raises DataDirError if nothing is left.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataDirError(f"{data_dir}: data directory not found")
+    text = read_kaldi_map(data_dir / "text", allow_empty_value=True)
+    utt2spk = read_kaldi_map(data_dir / "utt2spk")
+    wav_scp = read_kaldi_map(data_dir / "wav.scp")
+    has_segments = (data_dir / "segments").exists()
+    segments = read_kaldi_map(data_dir / "segments") if has_segments else {}
+    recorded = set(segments) if has_segments else set(wav_scp)
+    keep = sorted(u for u in set(text) & set(utt2spk) & recorded if text[u].strip())
+    if has_segments:
+        keep = [u for u in keep if segments[u].split()[0] in wav_scp]
+    if not keep:
+        raise DataDirError(f"{data_dir}: no utterance is complete across wav.scp/text/utt2spk")
+    utterances = []
+    for utt_id in keep:
+        if has_segments:
+            rec_id, start, end = segments[utt_id].split()
+            utterances.append(
+                Utterance(utt_id, utt2spk[utt_id], text[utt_id], wav_scp[rec_id], (rec_id, float(start), float(end)))
+            )
+        else:
+            utterances.append(Utterance(utt_id, utt2spk[utt_id], text[utt_id], wav_scp[utt_id]))
+    write_data_dir(data_dir, utterances)
+    all_ids = set(text) | set(utt2spk) | recorded
+    return {"kept": len(keep), "dropped": len(all_ids) - len(keep)}

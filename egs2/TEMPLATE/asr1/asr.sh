@@ -1,0 +1,397 @@
+#!/usr/bin/env bash
+# ASR recipe driver of espnet-mixrep: ESPnet's asr.sh stages and option names,
+# working from a pip install (no ESPnet checkout, no Kaldi, no sox/sclite).
+# Each stage is a few lines calling a Python step (python -m espnet_mixrep.bin.recipe
+# <step>, see espnet_mixrep/recipes/) or ESPnet's own entry points.
+#
+#  1 data prep (local/data.sh)          9 (n-gram LM: not provided)
+#  2 speed perturbation                10 ASR collect stats
+#  3 format audio into dump/raw         11 ASR training (espnet2.bin.launch)
+#  4 drop too short/long, empty text    12 decoding (inference_nj jobs)
+#  5 token list (bpe / char)            13 scoring (jiwer) and RESULTS.md
+#  6-8 (LM: not provided)               14 pack (espnet2.bin.pack asr)
+#                                       15 upload to the Hugging Face hub
+set -e
+set -u
+set -o pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+SECONDS=0
+
+# General
+stage=1                 # first stage to run
+stop_stage=10000        # last stage to run
+skip_data_prep=false    # skip stages 1-5
+skip_train=false        # skip stages 10-11
+skip_eval=false         # skip stages 12-13
+skip_packing=false      # skip stage 14
+skip_upload_hf=true     # skip stage 15
+ngpu=1                  # GPUs per node for training (0: CPU)
+num_nodes=1             # nodes for training (multi-node: Slurm via cmd.sh, or --dist_host)
+dist_host=""            # ssh hosts for espnet2.bin.launch --host, e.g. "host1:0:1,host2:0:1"
+dist_master_port=""     # TCP port for multi-node rendezvous (default: shared-file init)
+nj=4                    # parallel jobs for formatting and collect-stats
+inference_nj=4          # parallel decoding jobs
+gpu_inference=false     # decode on GPU
+dumpdir=dump
+expdir=exp
+python=python
+
+# Data preparation
+local_data_opts=""       # options for local/data.sh
+speed_perturb_factors="" # e.g. "0.9 1.0 1.1"
+
+# Features
+feats_type=raw          # only raw (waveforms; the model's frontend computes features)
+audio_format=wav
+fs=16k                  # sampling rate of dump/raw
+min_wav_duration=0.1    # seconds
+max_wav_duration=20     # seconds
+
+# Tokens
+token_type=bpe          # bpe or char
+nbpe=30
+bpemode=unigram
+bpe_train_text=""       # default: dump/raw/<train_set>/text
+nlsyms_txt=none         # non-linguistic symbols file
+cleaner=none
+lang=noinfo             # language tag used in directory names
+
+# Language model (stages 6-9)
+use_lm=false
+use_ngram=false
+lm_config=""
+
+# ASR
+asr_tag=""              # experiment name, default: from asr_config
+asr_exp=""              # experiment dir, default: ${expdir}/asr_${asr_tag}
+asr_stats_dir=""        # default: ${expdir}/asr_stats_<feats>_<lang>_<token>
+asr_config=""
+asr_args=""             # extra options for training
+pretrained_model=""     # --init_param for training
+ignore_init_mismatch=false
+feats_normalize=global_mvn
+asr_speech_fold_length=800
+asr_text_fold_length=150
+
+# Decoding
+batch_size=1
+inference_tag=""        # default: from inference_config and inference_asr_model
+inference_config=""
+inference_args=""
+inference_asr_model=valid.acc.ave.pth
+
+# Packing and upload
+packed_model=""         # default: ${asr_exp}/${asr_exp##*/}_<model>.zip
+hf_repo=""              # hub repo id "user/name", or file:///folder for a local target
+
+train_set=""
+valid_set=""
+test_sets=""
+
+help_message=$(cat << EOF
+Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>" --asr_config <yaml> [options]
+
+Stages (--stage N --stop_stage M): 1 data prep, 2 speed perturbation, 3 format
+audio, 4 filter, 5 token list, 6-9 LM (not provided), 10 collect stats,
+11 training, 12 decoding, 13 scoring, 14 pack, 15 Hugging Face upload.
+
+Options (defaults in brackets):
+  --stage ${stage} --stop_stage ${stop_stage}
+  --skip_data_prep ${skip_data_prep} --skip_train ${skip_train} --skip_eval ${skip_eval}
+  --skip_packing ${skip_packing} --skip_upload_hf ${skip_upload_hf}
+  --ngpu ${ngpu}           GPUs per node for training (0 = CPU); >1 runs DDP
+  --num_nodes ${num_nodes}      nodes; needs cuda_cmd=slurm.pl in cmd.sh or --dist_host
+  --dist_host "${dist_host}"    ssh hosts for espnet2.bin.launch (host:gpu_ids,...)
+  --dist_master_port "${dist_master_port}"
+  --nj ${nj}               parallel jobs (formatting, collect stats)
+  --inference_nj ${inference_nj}     parallel decoding jobs
+  --gpu_inference ${gpu_inference}
+  --dumpdir ${dumpdir} --expdir ${expdir} --python ${python}
+  --local_data_opts "${local_data_opts}"
+  --speed_perturb_factors "${speed_perturb_factors}"   e.g. "0.9 1.0 1.1"
+  --fs ${fs} --min_wav_duration ${min_wav_duration} --max_wav_duration ${max_wav_duration}
+  --token_type ${token_type} (bpe|char) --nbpe ${nbpe} --bpemode ${bpemode}
+  --bpe_train_text "${bpe_train_text}" --nlsyms_txt ${nlsyms_txt} --cleaner ${cleaner} --lang ${lang}
+  --use_lm ${use_lm}       (LM stages are not provided by this driver)
+  --asr_config <yaml> --asr_args "<extra training options>" --asr_tag <name>
+  --pretrained_model <file> --ignore_init_mismatch ${ignore_init_mismatch}
+  --feats_normalize ${feats_normalize}
+  --inference_config <yaml> --inference_args "<extra decoding options>"
+  --inference_asr_model ${inference_asr_model} --inference_tag <name> --batch_size ${batch_size}
+  --packed_model <zip> --hf_repo <user/name | file:///folder>
+  --train_set <name> --valid_set <name> --test_sets "<names>"
+EOF
+)
+
+log "$0 $*"
+run_args=$(printf '%q ' "$0" "$@")
+. ./utils/parse_options.sh
+
+. ./path.sh
+. ./cmd.sh
+
+fail() { log "ERROR: $*"; exit 1; }
+
+[ $# -eq 0 ] || fail "unexpected positional arguments: $*"
+[ -n "${train_set}" ] || fail "--train_set is required"
+[ -n "${valid_set}" ] || fail "--valid_set is required"
+[ -n "${test_sets}" ] || fail "--test_sets is required"
+[ "${feats_type}" = raw ] || fail "--feats_type ${feats_type}: only raw is supported"
+[ "${token_type}" = bpe ] || [ "${token_type}" = char ] || fail "--token_type must be bpe or char, got ${token_type}"
+if "${use_lm}" || "${use_ngram}"; then
+    fail "--use_lm/--use_ngram true: language-model stages 6-9 are not provided by this driver"
+fi
+
+# "16k" -> 16000
+case "${fs}" in
+    *k) fs_hz=$(( ${fs%k} * 1000 )) ;;
+    *) fs_hz=${fs} ;;
+esac
+
+data_feats=${dumpdir}/raw
+orig_train_set=${train_set}
+[ -n "${speed_perturb_factors}" ] && train_set="${train_set}_sp"
+
+token_listdir=data/${lang}_token_list
+if [ "${token_type}" = bpe ]; then
+    token_dir=${token_listdir}/bpe_${bpemode}${nbpe}
+    bpemodel=${token_dir}/bpe.model
+else
+    token_dir=${token_listdir}/${token_type}
+    bpemodel=none
+fi
+token_list=${token_dir}/tokens.txt
+[ -n "${bpe_train_text}" ] || bpe_train_text=${data_feats}/${train_set}/text
+
+if [ -z "${asr_tag}" ]; then
+    if [ -n "${asr_config}" ]; then asr_tag="$(basename "${asr_config}" .yaml)_${feats_type}"; else asr_tag="train_${feats_type}"; fi
+    asr_tag+="_${lang}_${token_type}"
+    [ "${token_type}" = bpe ] && asr_tag+="${nbpe}"
+    [ -n "${asr_args}" ] && asr_tag+="$(echo "${asr_args}" | sed -e "s/--/\_/g" -e "s/[ |=/]//g")"
+    [ -n "${speed_perturb_factors}" ] && asr_tag+="_sp"
+fi
+if [ -z "${asr_stats_dir}" ]; then
+    asr_stats_dir="${expdir}/asr_stats_${feats_type}_${lang}_${token_type}"
+    [ "${token_type}" = bpe ] && asr_stats_dir+="${nbpe}"
+    [ -n "${speed_perturb_factors}" ] && asr_stats_dir+="_sp"
+fi
+[ -n "${asr_exp}" ] || asr_exp="${expdir}/asr_${asr_tag}"
+if [ -z "${inference_tag}" ]; then
+    if [ -n "${inference_config}" ]; then inference_tag="$(basename "${inference_config}" .yaml)"; else inference_tag=decode_default; fi
+    inference_tag+="_asr_model_$(echo "${inference_asr_model}" | sed -e "s/\//_/g" -e "s/\.[^.]*$//g")"
+fi
+[ -n "${packed_model}" ] || packed_model="${asr_exp}/${asr_exp##*/}_${inference_asr_model%.pth}.zip"
+
+if "${skip_data_prep}"; then [ "${stage}" -lt 6 ] && stage=6; fi
+if "${skip_train}" && [ "${stage}" -ge 10 ] && [ "${stage}" -le 11 ]; then stage=12; fi
+
+# Run a command in the background and, while it runs, log what the probe
+# command prints (e.g. the last finished epoch) whenever that changes.
+run_with_progress() {
+    local probe=$1; shift
+    "$@" &
+    local pid=$! last="" now
+    trap 'kill ${pid} 2>/dev/null; exit 130' INT TERM
+    while kill -0 "${pid}" 2>/dev/null; do
+        sleep 3
+        now=$(eval "${probe}" 2>/dev/null || true)
+        if [ -n "${now}" ] && [ "${now}" != "${last}" ]; then log "  ${now}"; last=${now}; fi
+    done
+    trap - INT TERM
+    wait "${pid}"
+}
+
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+    log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
+    # shellcheck disable=SC2086
+    local/data.sh ${local_data_opts}
+    for dset in "${orig_train_set}" "${valid_set}" ${test_sets}; do
+        ${python} -m espnet_mixrep.bin.recipe validate_data_dir "data/${dset}"
+    done
+fi
+
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ] && [ -n "${speed_perturb_factors}" ]; then
+    log "Stage 2: speed perturbation (${speed_perturb_factors}): data/${orig_train_set} -> data/${train_set}"
+    ${python} -m espnet_mixrep.bin.recipe speed_perturb "data/${orig_train_set}" "data/${train_set}" \
+        --factors "${speed_perturb_factors}" --nj "${nj}"
+fi
+
+if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+    log "Stage 3: format audio into ${data_feats} (${fs_hz} Hz ${audio_format})"
+    [ "${audio_format}" = wav ] || fail "--audio_format ${audio_format}: only wav is supported"
+    for dset in "${train_set}" "${valid_set}" ${test_sets}; do
+        if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then out=${data_feats}/org/${dset}; else out=${data_feats}/${dset}; fi
+        ${python} -m espnet_mixrep.bin.recipe fix_data_dir "data/${dset}"
+        ${python} -m espnet_mixrep.bin.recipe format "data/${dset}" "${out}" --fs "${fs_hz}" --nj "${nj}"
+    done
+fi
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+    log "Stage 4: drop utterances shorter than ${min_wav_duration}s, longer than ${max_wav_duration}s, or with empty text"
+    for dset in "${train_set}" "${valid_set}"; do
+        ${python} -m espnet_mixrep.bin.recipe filter "${data_feats}/org/${dset}" "${data_feats}/${dset}" \
+            --fs "${fs_hz}" --min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}"
+    done
+fi
+
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+    log "Stage 5: ${token_type} token list from ${bpe_train_text} -> ${token_list}"
+    _opts=""
+    [ "${nlsyms_txt}" != none ] && _opts+="--nlsyms ${nlsyms_txt} "
+    [ "${cleaner}" != none ] && _opts+="--cleaner ${cleaner} "
+    # shellcheck disable=SC2086
+    ${python} -m espnet_mixrep.bin.recipe token_list --text "${bpe_train_text}" --token_type "${token_type}" \
+        --out_dir "${token_listdir}" --nbpe "${nbpe}" --bpemode "${bpemode}" ${_opts} > /dev/null
+fi
+
+if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 6 ] && [ ${stop_stage} -ge ${stage} ]; then
+    log "Stages 6-9: language model skipped (--use_lm false)"
+fi
+
+# Options shared by collect-stats and training.
+common_opts="--use_preprocessor true --token_type ${token_type} --token_list ${token_list}"
+common_opts+=" --bpemodel ${bpemodel} --non_linguistic_symbols ${nlsyms_txt} --cleaner ${cleaner} --g2p none"
+common_opts+=" --frontend_conf fs=${fs_hz}"
+[ -n "${asr_config}" ] && common_opts+=" --config ${asr_config}"
+
+if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
+    [ -n "${asr_config}" ] || fail "--asr_config is required for stage 10"
+    [ -f "${token_list}" ] || fail "${token_list}: token list not found (run stage 5)"
+    log "Stage 10: collect stats -> ${asr_stats_dir}"
+    _logdir=${asr_stats_dir}/logdir
+    rm -rf "${_logdir}"
+    mkdir -p "${_logdir}"
+    # Same number of parts for train and valid: no more than either has lines.
+    _nj=$(( nj < $(wc -l < "${data_feats}/${valid_set}/wav.scp") ? nj : $(wc -l < "${data_feats}/${valid_set}/wav.scp") ))
+    for dset in train valid; do
+        [ "${dset}" = train ] && _src=${data_feats}/${train_set} || _src=${data_feats}/${valid_set}
+        ${python} -m espnet_mixrep.bin.recipe split_scp "${_src}/wav.scp" "${_logdir}/${dset}.JOB.scp" "${_nj}" > /dev/null
+    done
+    # shellcheck disable=SC2086
+    ${train_cmd} JOB=1:"${_nj}" "${_logdir}/stats.JOB.log" \
+        ${python} -m espnet_mixrep.bin.asr_train --collect_stats true ${common_opts} \
+            --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
+            --train_data_path_and_name_and_type "${data_feats}/${train_set}/text,text,text" \
+            --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
+            --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" \
+            --train_shape_file "${_logdir}/train.JOB.scp" --valid_shape_file "${_logdir}/valid.JOB.scp" \
+            --output_dir "${_logdir}/stats.JOB" ${asr_args} \
+        || fail "collect stats failed; see ${_logdir}/stats.*.log"
+    _input_dirs=""
+    for i in $(seq "${_nj}"); do _input_dirs+=" --input_dir ${_logdir}/stats.${i}"; done
+    rm -rf "${asr_stats_dir}/train" "${asr_stats_dir}/valid"
+    # shellcheck disable=SC2086
+    ${python} -m espnet2.bin.aggregate_stats_dirs ${_input_dirs} --output_dir "${asr_stats_dir}"
+    # The batch-bins count wants the vocabulary size appended to text shapes.
+    _ntok=$(wc -l < "${token_list}")
+    for dset in train valid; do
+        awk -v N="${_ntok}" '{ print $0 "," N }' "${asr_stats_dir}/${dset}/text_shape" > "${asr_stats_dir}/${dset}/text_shape.${token_type}"
+    done
+fi
+
+if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
+    [ -n "${asr_config}" ] || fail "--asr_config is required for stage 11"
+    [ -f "${asr_stats_dir}/train/feats_stats.npz" ] || fail "${asr_stats_dir}/train/feats_stats.npz not found (run stage 10)"
+    log "Stage 11: ASR training -> ${asr_exp} (ngpu=${ngpu}, num_nodes=${num_nodes}); log: ${asr_exp}/train.log"
+    mkdir -p "${asr_exp}"
+    printf '%s\n' "${run_args}" > "${asr_exp}/run.sh"
+    ${python} -m espnet_mixrep.bin.recipe check_checkpoint "${asr_exp}"
+    _opts=""
+    [ "${feats_normalize}" = global_mvn ] && _opts+="--normalize global_mvn --normalize_conf stats_file=${asr_stats_dir}/train/feats_stats.npz "
+    [ -n "${pretrained_model}" ] && _opts+="--init_param ${pretrained_model} "
+    _launch_opts=""
+    [ -n "${dist_host}" ] && _launch_opts+="--host ${dist_host} "
+    [ -n "${dist_master_port}" ] && _launch_opts+="--master_port ${dist_master_port} "
+    # --resume true: a rerun continues from ${asr_exp}/checkpoint.pth.
+    # shellcheck disable=SC2086
+    run_with_progress "grep -a 'epoch results' '${asr_exp}/train.log' | tail -n 1 | sed -e 's/^.*INFO: //' | cut -c 1-200" \
+        ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${asr_exp##*/}" --log "${asr_exp}/train.log" \
+            --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${asr_exp}/.dist_init_" \
+            --multiprocessing_distributed true ${_launch_opts} -- \
+            ${python} -m espnet_mixrep.bin.asr_train ${common_opts} ${_opts} \
+                --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
+                --train_data_path_and_name_and_type "${data_feats}/${train_set}/text,text,text" \
+                --train_shape_file "${asr_stats_dir}/train/speech_shape" \
+                --train_shape_file "${asr_stats_dir}/train/text_shape.${token_type}" \
+                --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
+                --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" \
+                --valid_shape_file "${asr_stats_dir}/valid/speech_shape" \
+                --valid_shape_file "${asr_stats_dir}/valid/text_shape.${token_type}" \
+                --resume true --ignore_init_mismatch "${ignore_init_mismatch}" \
+                --fold_length "$(( asr_speech_fold_length * 100 ))" --fold_length "${asr_text_fold_length}" \
+                --output_dir "${asr_exp}" ${asr_args} \
+        || fail "training failed; see ${asr_exp}/train.log"
+    [ -f "${asr_exp}/${inference_asr_model}" ] || fail "training ended without ${asr_exp}/${inference_asr_model}"
+fi
+
+if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ] && ! "${skip_eval}"; then
+    [ -f "${asr_exp}/${inference_asr_model}" ] || fail "${asr_exp}/${inference_asr_model}: model not found (run stage 11)"
+    log "Stage 12: decoding with ${inference_asr_model} (${inference_config:-defaults}) -> ${asr_exp}/${inference_tag}"
+    if "${gpu_inference}"; then _cmd=${cuda_cmd}; _ngpu=1; else _cmd=${decode_cmd}; _ngpu=0; fi
+    _opts=""
+    [ -n "${inference_config}" ] && _opts+="--config ${inference_config} "
+    for dset in ${test_sets}; do
+        _data=${data_feats}/${dset}
+        _dir=${asr_exp}/${inference_tag}/${dset}
+        _logdir=${_dir}.logdir
+        rm -rf "${_logdir}"
+        mkdir -p "${_logdir}"
+        _nj=$(${python} -m espnet_mixrep.bin.recipe split_scp "${_data}/wav.scp" "${_logdir}/keys.JOB.scp" "${inference_nj}")
+        _total=$(wc -l < "${_data}/wav.scp")
+        # shellcheck disable=SC2086
+        run_with_progress "echo \"${dset}: \$(cat ${_logdir}/output.*/1best_recog/text 2>/dev/null | wc -l) / ${_total} decoded\"" \
+            ${_cmd} --gpu "${_ngpu}" JOB=1:"${_nj}" "${_logdir}/asr_inference.JOB.log" \
+                ${python} -m espnet_mixrep.bin.asr_inference --batch_size "${batch_size}" --ngpu "${_ngpu}" \
+                    --data_path_and_name_and_type "${_data}/wav.scp,speech,sound" \
+                    --key_file "${_logdir}/keys.JOB.scp" \
+                    --asr_train_config "${asr_exp}/config.yaml" \
+                    --asr_model_file "${asr_exp}/${inference_asr_model}" \
+                    --output_dir "${_logdir}/output.JOB" ${_opts} ${inference_args} \
+            || fail "decoding failed; see ${_logdir}/asr_inference.*.log"
+        ${python} -m espnet_mixrep.bin.recipe merge_decode --logdir "${_logdir}" --num_jobs "${_nj}" --out_dir "${_dir}"
+    done
+fi
+
+if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ] && ! "${skip_eval}"; then
+    log "Stage 13: scoring"
+    _opts=""
+    [ "${token_type}" = bpe ] && _opts="--bpemodel ${bpemodel}"
+    for dset in ${test_sets}; do
+        _dir=${asr_exp}/${inference_tag}/${dset}
+        [ -f "${_dir}/text" ] || fail "${_dir}/text not found (run stage 12)"
+        # shellcheck disable=SC2086
+        ${python} -m espnet_mixrep.bin.recipe score --decode_dir "${_dir}" --ref_text "${data_feats}/${dset}/text" \
+            --utt2spk "${data_feats}/${dset}/utt2spk" ${_opts}
+    done
+    # The recipe's RESULTS.md summarises exp/; another --expdir gets its own.
+    _results_md=RESULTS.md
+    [ "${expdir}" = exp ] || _results_md=${expdir}/RESULTS.md
+    ${python} -m espnet_mixrep.bin.recipe results "${asr_exp}" --results_md "${_results_md}" --exp_root "${expdir}" > /dev/null
+    log "Results: ${asr_exp}/RESULTS.md and ${_results_md}"
+fi
+
+if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ] && ! "${skip_packing}"; then
+    [ -f "${asr_exp}/${inference_asr_model}" ] || fail "${asr_exp}/${inference_asr_model}: model not found (run stage 11)"
+    log "Stage 14: pack -> ${packed_model}"
+    _opts=""
+    [ "${feats_normalize}" = global_mvn ] && _opts+="--option ${asr_stats_dir}/train/feats_stats.npz "
+    [ "${token_type}" = bpe ] && _opts+="--option ${bpemodel} "
+    [ -f "${asr_exp}/RESULTS.md" ] && _opts+="--option ${asr_exp}/RESULTS.md "
+    [ -d "${asr_exp}/images" ] && _opts+="--option ${asr_exp}/images "
+    # shellcheck disable=SC2086
+    ${python} -m espnet2.bin.pack asr --asr_train_config "${asr_exp}/config.yaml" \
+        --asr_model_file "${asr_exp}/${inference_asr_model}" ${_opts} --outpath "${packed_model}.tmp.zip"
+    mv "${packed_model}.tmp.zip" "${packed_model}"
+fi
+
+if [ ${stage} -le 15 ] && [ ${stop_stage} -ge 15 ] && ! "${skip_upload_hf}"; then
+    [ -n "${hf_repo}" ] || fail "--hf_repo is required for stage 15 (or --skip_upload_hf true)"
+    log "Stage 15: upload ${packed_model} -> ${hf_repo}"
+    ${python} -m espnet_mixrep.bin.recipe upload_hf --packed "${packed_model}" --repo "${hf_repo}" --recipe "$(basename "$(dirname "$PWD")")"
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# FSDD connected digits, end to end: data, a SpecAugment baseline and MixRep
+# trained side by side, CTC-only and joint decoding of the unseen test speaker,
+# scoring, one RESULTS.md with a row per model and decoding, packed models.
+#
+#   ./run.sh                         # the main job (stages 1-14)
+#   ./run.sh --stage 11              # resume training after an interruption
+#   ./run.sh --asr_configs "conf/train_asr_baseline.yaml conf/train_asr_mixspeech.yaml conf/train_asr_mixrep.yaml"
+#
+# Own options (below) are read here; every other "--name value" goes to asr.sh
+# (see ./asr.sh --help), e.g. --ngpu 1 --inference_nj 4 --local_data_opts "--num_train 1500".
+set -euo pipefail
+
+stage=1
+stop_stage=14
+asr_configs="conf/train_asr_baseline.yaml conf/train_asr_mixrep.yaml"
+inference_configs="conf/decode_ctc.yaml conf/decode_joint.yaml"
+train_parallel=true     # train the configs at the same time (one CPU thread each)
+tag_suffix=""           # appended to each experiment name, e.g. _seed1
+expdir=exp
+
+asr_opts=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --help|-h)
+            sed -n '2,12p' "$0" | sed -e 's/^# \{0,1\}//'
+            echo "Own options: --stage ${stage} --stop_stage ${stop_stage} --asr_configs \"${asr_configs}\""
+            echo "  --inference_configs \"${inference_configs}\" --train_parallel ${train_parallel} --tag_suffix \"${tag_suffix}\" --expdir ${expdir}"
+            exit 0 ;;
+        --stage|--stop_stage|--asr_configs|--inference_configs|--train_parallel|--tag_suffix|--expdir)
+            [ $# -ge 2 ] || { echo "$0: option $1 needs a value" >&2; exit 1; }
+            printf -v "${1#--}" '%s' "$2"
+            shift 2 ;;
+        --*)
+            [ $# -ge 2 ] || { echo "$0: option $1 needs a value" >&2; exit 1; }
+            asr_opts+=("$1" "$2")
+            shift 2 ;;
+        *) echo "$0: unexpected argument '$1'" >&2; exit 1 ;;
+    esac
+done
+
+common=(
+    --train_set train --valid_set valid --test_sets test
+    --lang en --fs 8k --token_type bpe --nbpe 30
+    --ngpu 0 --nj 2 --inference_nj 2
+    --expdir "${expdir}"
+)
+# Stage range of asr.sh for one phase: the intersection with --stage/--stop_stage.
+range() {
+    local lo=$(( stage > $1 ? stage : $1 )) hi=$(( stop_stage < $2 ? stop_stage : $2 ))
+    [ "${lo}" -le "${hi}" ] && echo "--stage ${lo} --stop_stage ${hi}"
+}
+read -r -a configs <<< "${asr_configs}"
+read -r -a decodes <<< "${inference_configs}"
+for f in "${configs[@]}" "${decodes[@]}"; do [ -f "${f}" ] || { echo "$0: config ${f} not found" >&2; exit 1; }; done
+tag_of() { echo "$(basename "$1" .yaml)${tag_suffix}"; }
+SECONDS=0
+
+# Stages 1-10 (data, tokens, collect stats) are shared by every model.
+if r=$(range 1 10); then
+    # shellcheck disable=SC2086
+    ./asr.sh "${common[@]}" ${r} --asr_config "${configs[0]}" "${asr_opts[@]}"
+fi
+
+# Stage 11: train every config; side by side when asked.
+if r=$(range 11 11); then
+    pids=()
+    for cfg in "${configs[@]}"; do
+        tag=$(tag_of "${cfg}")
+        # shellcheck disable=SC2086
+        if "${train_parallel}" && [ "${#configs[@]}" -gt 1 ]; then
+            ( ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}" 2>&1 | sed -u -e "s/^/[${tag}] /" ) &
+            pids+=($!)
+        else
+            ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}"
+        fi
+    done
+    failed=0
+    for pid in "${pids[@]}"; do wait "${pid}" || failed=1; done
+    [ "${failed}" -eq 0 ] || { echo "$0: training failed (see ${expdir}/asr_*/train.log)" >&2; exit 1; }
+fi
+
+# Stages 12-13: decode and score every model with every decoding config.
+if r=$(range 12 13); then
+    for cfg in "${configs[@]}"; do
+        for dec in "${decodes[@]}"; do
+            # shellcheck disable=SC2086
+            ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "$(tag_of "${cfg}")" --inference_config "${dec}" "${asr_opts[@]}"
+        done
+    done
+fi
+
+# Stages 14-15: pack (and upload) each model.
+if r=$(range 14 15); then
+    for cfg in "${configs[@]}"; do
+        # shellcheck disable=SC2086
+        ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "$(tag_of "${cfg}")" --inference_config "${decodes[0]}" "${asr_opts[@]}"
+    done
+fi
+
+if [ "${stop_stage}" -ge 13 ]; then
+    echo "WER (%) on the unseen test speaker; full tables in RESULTS.md:"
+    scripts/utils/show_asr_result.sh "${expdir}"
+fi
+echo "run.sh finished in ${SECONDS}s"

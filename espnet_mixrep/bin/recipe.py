@@ -1,0 +1,236 @@
+"""Command line for the recipe stages: ``python -m espnet_mixrep.bin.recipe <step> ...``.
+
+The shell driver (egs2/TEMPLATE/asr1/asr.sh) calls one sub-command per step;
+each is a thin wrapper over a function in :mod:`espnet_mixrep.recipes`, so
+the steps are testable from Python. Bad input exits with status 1 and one
+"ERROR: <file>: <problem>" line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+
+def _prepare_fsdd(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.fsdd import download_fsdd, prepare_fsdd, resolve_fsdd_dir
+
+    fsdd_dir = resolve_fsdd_dir(args.fsdd_dir, args.repo_root)
+    if fsdd_dir is None:
+        print(f"FSDD not found locally; downloading the public release into {args.download_dir}", file=sys.stderr)
+        fsdd_dir = download_fsdd(args.download_dir)
+    print(f"FSDD recordings: {fsdd_dir}", file=sys.stderr)
+    sets = {
+        args.train_set: (args.train_speakers.split(), args.num_train),
+        args.valid_set: (args.valid_speakers.split(), args.num_valid),
+        args.test_set: (args.test_speakers.split(), args.num_test),
+    }
+    counts = prepare_fsdd(
+        fsdd_dir, args.data_dir, sets, seed=args.seed, min_digits=args.min_digits, max_digits=args.max_digits
+    )
+    for name, n in counts.items():
+        print(f"{Path(args.data_dir) / name}: {n} utterances", file=sys.stderr)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.datadir import validate_data_dir
+
+    for data_dir in args.data_dirs:
+        validate_data_dir(data_dir)
+
+
+def _fix(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.datadir import fix_data_dir
+
+    for data_dir in args.data_dirs:
+        result = fix_data_dir(data_dir)
+        if result["dropped"]:
+            print(f"{data_dir}: kept {result['kept']}, dropped {result['dropped']} incomplete utterances", file=sys.stderr)
+
+
+def _speed_perturb(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.audio import speed_perturb_data_dir
+
+    n = speed_perturb_data_dir(args.src, args.dst, [float(f) for f in args.factors.split()], nj=args.nj)
+    print(f"{args.dst}: {n} utterances", file=sys.stderr)
+
+
+def _format(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.audio import format_data_dir
+
+    format_data_dir(args.src, args.dst, fs=args.fs, nj=args.nj)
+
+
+def _filter(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.audio import filter_data_dir
+
+    result = filter_data_dir(args.src, args.dst, fs=args.fs, min_duration=args.min_duration, max_duration=args.max_duration)
+    print(f"{args.dst}: kept {result['kept']}, dropped {result['dropped']}", file=sys.stderr)
+
+
+def _token_list(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.tokens import make_token_list
+
+    path = make_token_list(
+        args.text, args.token_type, args.out_dir, nbpe=args.nbpe, bpemode=args.bpemode,
+        non_linguistic_symbols=args.nlsyms or None, cleaner=args.cleaner or None,
+    )
+    print(path)
+
+
+def _split_scp(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.audio import split_scp
+
+    print(split_scp(args.scp, args.pattern, args.num_splits))
+
+
+def _merge_decode(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.decode import merge_decode_outputs
+
+    merge_decode_outputs(args.logdir, args.num_jobs, args.out_dir)
+
+
+def _score(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.scoring import score_decode_dir
+
+    scores = score_decode_dir(args.decode_dir, args.ref_text, args.utt2spk or None, args.bpemodel or None)
+    for metric, score in scores.items():
+        print(f"{args.decode_dir}: {metric.upper()} {score.total.percentages()['err']:.2f}%", file=sys.stderr)
+
+
+def _results(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.scoring import format_wer_table, wer_table, write_exp_results, write_recipe_results
+
+    for exp_dir in args.exp_dirs:
+        write_exp_results(exp_dir)
+    if args.results_md:
+        write_recipe_results(args.results_md, args.exp_root)
+        print(format_wer_table(wer_table(args.exp_root)))
+
+
+def _check_checkpoint(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.training import check_resumable
+
+    message = check_resumable(args.exp_dir)
+    if message:
+        print(message, file=sys.stderr)
+
+
+def _upload_hf(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.hub import upload_packed_model
+
+    where = upload_packed_model(args.packed, args.repo, recipe=args.recipe, private=args.private)
+    print(f"uploaded to {where}", file=sys.stderr)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m espnet_mixrep.bin.recipe", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="step", required=True)
+
+    p = sub.add_parser("prepare_fsdd", help="stage 1 of egs2/fsdd_mixrep: connected-digit data dirs")
+    p.add_argument("--fsdd_dir", default="", help="FSDD folder (holds recordings/); default $FSDD_DIR")
+    p.add_argument("--repo_root", default=None, help="look for <repo_root>/../shared/data/fsdd")
+    p.add_argument("--download_dir", default="downloads")
+    p.add_argument("--data_dir", default="data")
+    for name, speakers, num in (("train", "george jackson", 1000), ("valid", "lucas", 100), ("test", "nicolas", 200)):
+        p.add_argument(f"--{name}_set", default=name)
+        p.add_argument(f"--{name}_speakers", default=speakers)
+        p.add_argument(f"--num_{name}", type=int, default=num)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min_digits", type=int, default=2)
+    p.add_argument("--max_digits", type=int, default=7)
+    p.set_defaults(func=_prepare_fsdd)
+
+    p = sub.add_parser("validate_data_dir", help="check a Kaldi data dir")
+    p.add_argument("data_dirs", nargs="+")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("fix_data_dir", help="drop incomplete utterances, sort, rebuild spk2utt")
+    p.add_argument("data_dirs", nargs="+")
+    p.set_defaults(func=_fix)
+
+    p = sub.add_parser("speed_perturb", help="stage 2")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--factors", default="0.9 1.0 1.1")
+    p.add_argument("--nj", type=int, default=1)
+    p.set_defaults(func=_speed_perturb)
+
+    p = sub.add_parser("format", help="stage 3: audio into dump/raw")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--fs", type=int, required=True)
+    p.add_argument("--nj", type=int, default=1)
+    p.set_defaults(func=_format)
+
+    p = sub.add_parser("filter", help="stage 4: drop too short/long utterances and empty text")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--fs", type=int, required=True)
+    p.add_argument("--min_duration", type=float, default=0.1)
+    p.add_argument("--max_duration", type=float, default=20.0)
+    p.set_defaults(func=_filter)
+
+    p = sub.add_parser("token_list", help="stage 5")
+    p.add_argument("--text", required=True)
+    p.add_argument("--token_type", required=True, choices=["bpe", "char", "word"])
+    p.add_argument("--out_dir", required=True)
+    p.add_argument("--nbpe", type=int, default=30)
+    p.add_argument("--bpemode", default="unigram")
+    p.add_argument("--nlsyms", default="")
+    p.add_argument("--cleaner", default="")
+    p.set_defaults(func=_token_list)
+
+    p = sub.add_parser("split_scp", help="split a Kaldi map into JOB parts")
+    p.add_argument("scp")
+    p.add_argument("pattern", help="output path with JOB in it")
+    p.add_argument("num_splits", type=int)
+    p.set_defaults(func=_split_scp)
+
+    p = sub.add_parser("merge_decode", help="stage 12: merge per-job decoding outputs")
+    p.add_argument("--logdir", required=True)
+    p.add_argument("--num_jobs", type=int, required=True)
+    p.add_argument("--out_dir", required=True)
+    p.set_defaults(func=_merge_decode)
+
+    p = sub.add_parser("score", help="stage 13: WER/CER/TER with jiwer")
+    p.add_argument("--decode_dir", required=True)
+    p.add_argument("--ref_text", required=True)
+    p.add_argument("--utt2spk", default="")
+    p.add_argument("--bpemodel", default="")
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser("results", help="stage 13: RESULTS.md per experiment and for the recipe")
+    p.add_argument("exp_dirs", nargs="*")
+    p.add_argument("--results_md", default="", help="also write this summary of every experiment")
+    p.add_argument("--exp_root", default="exp")
+    p.set_defaults(func=_results)
+
+    p = sub.add_parser("check_checkpoint", help="stage 11: set aside a checkpoint an interrupted save left unreadable")
+    p.add_argument("exp_dir")
+    p.set_defaults(func=_check_checkpoint)
+
+    p = sub.add_parser("upload_hf", help="stage 15: publish a packed model")
+    p.add_argument("--packed", required=True)
+    p.add_argument("--repo", required=True, help="hub repo id, or file:///folder for a local target")
+    p.add_argument("--recipe", default="")
+    p.add_argument("--private", action="store_true")
+    p.set_defaults(func=_upload_hf)
+    return parser
+
+
+def main(cmd: Optional[List[str]] = None) -> None:
+    from espnet_mixrep.recipes.datadir import DataDirError
+
+    args = get_parser().parse_args(cmd)
+    try:
+        args.func(args)
+    except DataDirError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Free Spoken Digit Dataset (FSDD) as a connected-digit ASR corpus.
+
+FSDD (Jakobovski et al., CC BY-SA 4.0) holds isolated digits,
+``recordings/{digit}_{speaker}_{index}.wav``, 8 kHz mono. We build
+connected-digit utterances from them: ``min_digits`` to ``max_digits``
+recordings of ONE speaker joined with short silent gaps, transcript the digit
+words ("THREE ONE FOUR"). Everything is drawn from a seeded generator, so the
+same options always give byte-identical data directories.
+
+Sets are speaker-disjoint (default: train george + jackson, valid lucas,
+test nicolas), so the test WER measures an unseen speaker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, write_data_dir
+
+FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
+FSDD_SAMPLE_RATE = 8000
+DIGIT_WORDS = ("ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE")
+_RECORDING_RE = re.compile(r"^(\d)_([a-z]+)_(\d+)\.wav$")
+
+
+def resolve_fsdd_dir(fsdd_dir: Optional[PathLike], repo_root: Optional[PathLike] = None) -> Optional[Path]:
+    """The FSDD folder to use: explicit argument, else ``$FSDD_DIR``, else
+    ``<repo_root>/../shared/data/fsdd`` when present; None means "download".
+
+    An explicitly given folder (argument or environment) must exist: a typo
+    should not silently trigger a download.
+    """
+    explicit = fsdd_dir or os.environ.get("FSDD_DIR")
+    if explicit:
+        path = Path(explicit)
+        check_fsdd_dir(path)
+        return path
+    if repo_root is not None:
+        shared = Path(repo_root).resolve().parent / "shared" / "data" / "fsdd"
+        if (shared / "recordings").is_dir():
+            return shared
+    return None
+
+
+def list_recordings(fsdd_dir: PathLike) -> Dict[str, List[Tuple[int, int, Path]]]:
+    """speaker -> sorted [(digit, index, path)] of the folder's recordings."""
+    rec_dir = Path(fsdd_dir) / "recordings"
+    by_speaker: Dict[str, List[Tuple[int, int, Path]]] = defaultdict(list)
+    for path in rec_dir.iterdir():
+        match = _RECORDING_RE.match(path.name)
+        if match:
+            digit, speaker, index = match.groups()
+            by_speaker[speaker].append((int(digit), int(index), path))
+    return {spk: sorted(recs) for spk, recs in sorted(by_speaker.items())}
+
+
+def check_fsdd_dir(fsdd_dir: PathLike, speakers: Sequence[str] = ()) -> None:
+    """Raise DataDirError unless ``fsdd_dir/recordings`` holds the speakers' wavs."""
+    fsdd_dir = Path(fsdd_dir)
+    rec_dir = fsdd_dir / "recordings"
+    if not rec_dir.is_dir():
+        raise DataDirError(
+            f"{rec_dir}: FSDD folder not found (expected recordings/{{digit}}_{{speaker}}_{{index}}.wav; "
+            "pass --fsdd_dir, set FSDD_DIR, or leave both unset to download the public release)"
+        )
+    found = list_recordings(fsdd_dir)
+    missing = [spk for spk in speakers if spk not in found]
+    if missing:
+        raise DataDirError(f"{rec_dir}: no recordings of speaker(s) {missing}; found {sorted(found)}")
+
+
+def download_fsdd(download_dir: PathLike, url: str = FSDD_URL) -> Path:
+    """Download and unpack the public FSDD release into ``download_dir/fsdd``.
+
+    The release publishes no checksum, so the unpacked tree is checked
+    instead: 3000 recordings, 6 speakers x 10 digits x 50 takes, each a
+    readable 8 kHz mono wav. The folder appears only once it passed.
+    """
+    import soundfile
+
+    target = Path(download_dir) / "fsdd"
+    if (target / "recordings").is_dir():
+        return target
+    Path(download_dir).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".fsdd.", dir=download_dir))
+    try:
+        archive = work / "fsdd.tar.gz"
+        _download(url, archive)
+        with tarfile.open(archive) as tar:
+            tar.extractall(work, filter="data")
+        (top,) = [p for p in work.iterdir() if p.is_dir()]
+        recordings = list_recordings(top)
+        counts = {spk: len(recs) for spk, recs in recordings.items()}
+        if len(counts) != 6 or any(n != 500 for n in counts.values()):
+            raise DataDirError(f"{url}: unexpected FSDD content, recordings per speaker {counts}")
+        for recs in recordings.values():
+            for _, _, path in recs:
+                info = soundfile.info(str(path))
+                if info.samplerate != FSDD_SAMPLE_RATE or info.channels != 1:
+                    raise DataDirError(f"{path}: expected 8 kHz mono, got {info.samplerate} Hz x {info.channels}")
+        (top / "SHA256_OF_ARCHIVE").write_text(_sha256(archive) + "\n")
+        os.replace(top, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _download(url: str, dest: Path) -> None:
+    from tqdm import tqdm
+
+    with urllib.request.urlopen(url) as response, open(dest, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc="download FSDD") as bar:
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                bar.update(len(chunk))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_recording(path: Path) -> np.ndarray:
+    import soundfile
+
+    try:
+        audio, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
+    except Exception as exc:  # soundfile raises several types for broken files
+        raise DataDirError(f"{path}: cannot read audio ({exc})") from exc
+    if rate != FSDD_SAMPLE_RATE or audio.shape[1] != 1:
+        raise DataDirError(f"{path}: expected 8 kHz mono, got {rate} Hz x {audio.shape[1]} channels")
+    if audio.shape[0] == 0:
+        raise DataDirError(f"{path}: empty recording")
+    return audio[:, 0]
+
+
+def build_connected_digits(
+    recordings: List[Tuple[int, int, Path]],
+    speaker: str,
+    num_utterances: int,
+    rng: np.random.Generator,
+    prefix: str,
+    min_digits: int = 2,
+    max_digits: int = 7,
+    max_gap_s: float = 0.2,
+) -> List[Tuple[str, str, List[Path], List[int]]]:
+    """Plan utterances: [(utt_id, transcript, recording paths, gap lengths in samples)].
+
+    Recordings are drawn without replacement from a shuffled pool that is
+    refilled when exhausted, so every recording is used about equally often.
+    """
+    if not min_digits >= 1 or max_digits < min_digits:
+        raise ValueError(f"need 1 <= min_digits <= max_digits, got {min_digits}..{max_digits}")
+    pool: List[int] = []
+    plans = []
+    for n in range(num_utterances):
+        length = int(rng.integers(min_digits, max_digits + 1))
+        chosen = []
+        for _ in range(length):
+            if not pool:
+                pool = list(rng.permutation(len(recordings)))
+            chosen.append(recordings[pool.pop()])
+        gaps = [int(g) for g in rng.integers(int(0.02 * FSDD_SAMPLE_RATE), int(max_gap_s * FSDD_SAMPLE_RATE) + 1, size=length + 1)]
+        text = " ".join(DIGIT_WORDS[digit] for digit, _, _ in chosen)
+        plans.append((f"{speaker}-{prefix}{n:05d}", text, [path for _, _, path in chosen], gaps))
+    return plans
+
+
+def prepare_fsdd(
+    fsdd_dir: PathLike,
+    data_dir: PathLike,
+    sets: Dict[str, Tuple[Sequence[str], int]],
+    seed: int = 0,
+    min_digits: int = 2,
+    max_digits: int = 7,
+    wav_dir: Optional[PathLike] = None,
+) -> Dict[str, int]:
+    """Write Kaldi data directories ``data_dir/<set>`` of connected-digit utterances.
+
+    ``sets`` maps a set name to (speakers, number of utterances); the
+    utterances are spread evenly over the speakers. Speakers must not be shared
+    between sets. Audio goes to ``wav_dir/<set>/`` (default
+    ``data_dir/local/wav``) and appears, like the data directory, only when the
+    whole set is written. Returns utterances per set.
+    """
+    import soundfile
+
+    fsdd_dir = Path(fsdd_dir)
+    data_dir = Path(data_dir)
+    wav_root = Path(wav_dir) if wav_dir else data_dir / "local" / "wav"
+    all_speakers = [spk for speakers, _ in sets.values() for spk in speakers]
+    if len(set(all_speakers)) != len(all_speakers):
+        raise ValueError(f"sets must be speaker-disjoint, got {({k: list(v[0]) for k, v in sets.items()})}")
+    check_fsdd_dir(fsdd_dir, all_speakers)
+    recordings = list_recordings(fsdd_dir)
+
+    # Read every source recording before writing anything, so a corrupt wav
+    # stops the stage with its name and leaves no partial output behind.
+    audio_cache: Dict[Path, np.ndarray] = {}
+    for spk in all_speakers:
+        for _, _, path in recordings[spk]:
+            audio_cache[path] = _read_recording(path)
+
+    counts: Dict[str, int] = {}
+    for set_name, (speakers, num_utts) in sets.items():
+        if num_utts < len(speakers):
+            raise ValueError(f"set '{set_name}': {num_utts} utterances for {len(speakers)} speakers")
+        # One generator per (seed, set): sets do not shift when another changes size.
+        rng = np.random.default_rng([seed, int.from_bytes(set_name.encode()[:8], "little")])
+        plans = []
+        for i, spk in enumerate(speakers):
+            share = num_utts // len(speakers) + (1 if i < num_utts % len(speakers) else 0)
+            plans += build_connected_digits(recordings[spk], spk, share, rng, set_name, min_digits, max_digits)
+
+        final_wav_dir = (wav_root / set_name).resolve()
+        final_wav_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp_wav_dir = Path(tempfile.mkdtemp(prefix=f".{set_name}.", dir=final_wav_dir.parent))
+        try:
+            utterances = []
+            for utt_id, text, paths, gaps in plans:
+                pieces = [np.zeros(gaps[0], dtype=np.int16)]
+                for path, gap in zip(paths, gaps[1:]):
+                    pieces += [audio_cache[path], np.zeros(gap, dtype=np.int16)]
+                soundfile.write(str(tmp_wav_dir / f"{utt_id}.wav"), np.concatenate(pieces), FSDD_SAMPLE_RATE, subtype="PCM_16")
+                spk = utt_id.split("-", 1)[0]
+                utterances.append(Utterance(utt_id, spk, text, str(final_wav_dir / f"{utt_id}.wav")))
+            if final_wav_dir.exists():
+                shutil.rmtree(final_wav_dir)
+            os.replace(tmp_wav_dir, final_wav_dir)
+        except BaseException:
+            shutil.rmtree(tmp_wav_dir, ignore_errors=True)
+            raise
+        write_data_dir(data_dir / set_name, utterances)
+        counts[set_name] = len(utterances)
+    return counts
