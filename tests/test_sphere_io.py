@@ -123,3 +123,15 @@ def test_sph2pipe_preferred_when_on_path(tmp_path, monkeypatch):
     assert sphere_wav_command("/c/sw02001.sph", channel=1).startswith(f"{tool} -f wav -p -c 1 /c/sw02001.sph |")
     resampled = sphere_wav_command("/c/sw02001.sph", channel=2, rate=16000)
     assert " -c 2 " in resampled and resampled.endswith("sph2wav --rate 16000 - |")
+
+
+def test_plain_path_for_uncompressed_mono_without_sph2pipe(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    mono = tmp_path / "a.wv1"
+    write_sphere(mono, np.arange(100, dtype=np.int16), 16000)
+    assert sphere_wav_command(mono) == str(mono)
+    audio, rate = soundfile.read(sphere_wav_command(mono), dtype="int16")  # libsndfile reads NIST SPHERE
+    assert rate == 16000 and np.array_equal(audio, np.arange(100))
+    stereo = tmp_path / "b.sph"
+    write_sphere(stereo, np.zeros((10, 2), np.int16), 8000, coding="ulaw")
+    assert sphere_wav_command(stereo, channel=1).endswith("--channel 1 " + str(stereo) + " |")

@@ -46,8 +46,11 @@ def test_prepare_wsj_sets(wsj, tmp_path):
 def test_wav_scp_command_gives_the_audio(wsj, tmp_path):
     prepare_wsj(wsj.wsj0, wsj.wsj1, tmp_path / "data", lm_text=False)
     entry = read_kaldi_map(tmp_path / "data" / "test_eval92" / "wav.scp")["440c0201"]
-    wav = subprocess.run(entry[:-1], shell=True, capture_output=True, check=True).stdout
-    audio, rate = soundfile.read(io.BytesIO(wav), dtype="int16")
+    if entry.endswith("|"):
+        wav = subprocess.run(entry[:-1], shell=True, capture_output=True, check=True).stdout
+        audio, rate = soundfile.read(io.BytesIO(wav), dtype="int16")
+    else:  # uncompressed mono SPHERE without sph2pipe: the path itself, read by libsndfile
+        audio, rate = soundfile.read(entry, dtype="int16")
     source = next(wsj.wsj0.rglob("440c0201.wv1"))
     expected, _ = read_sphere(source, channel=1)
     assert rate == 16000 and np.array_equal(audio, expected)

@@ -15,7 +15,7 @@ from espnet_mixrep.recipes.hub5_scoring import score_hub5
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decode_dir", required=True, help="holds 'text' (utterance id and words per line)")
-    parser.add_argument("--data_dir", required=True, help="data/eval2000 (stm, glm, segments)")
+    parser.add_argument("--data_dir", required=True, help="data/local/eval2000 (stm, glm, segments written by stage 1)")
     parser.add_argument("--out_dir", default=None, help="default: <decode_dir>/score_hub5")
     parser.add_argument("--scorer", default="auto", choices=["auto", "sclite", "python"])
     args = parser.parse_args(argv)

@@ -259,7 +259,7 @@ def format_results(results: Dict[str, ErrorCounts], scorer: str) -> str:
 def score_hub5(
     hyp_text: PathLike, data_dir: PathLike, out_dir: PathLike, use_sclite: Optional[bool] = None
 ) -> Dict[str, ErrorCounts]:
-    """Score a decode's ``text`` against data_dir/{stm,glm}; writes out_dir/result.txt."""
+    """Score a decode's ``text`` against data_dir/{stm,glm,segments} (data/local/eval2000); writes out_dir/result.txt."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     for name in ("stm", "glm", "segments"):
         if not (data_dir / name).is_file():

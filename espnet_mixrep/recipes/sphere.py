@@ -263,16 +263,22 @@ def sph2pipe_path() -> Optional[str]:
 def sphere_wav_command(path: PathLike, channel: Optional[int] = None, rate: Optional[int] = None) -> str:
     """The wav.scp entry (a command ending in '|') that writes ``path`` as WAV to stdout.
 
-    Uses sph2pipe when it is on PATH (it also decodes shorten), otherwise our
-    reader (``python -m espnet_mixrep.bin.sph2wav``). ``rate`` resamples (our
-    resampler, after sph2pipe when sph2pipe decodes).
+    Uses sph2pipe when it is on PATH (it also decodes shorten). Without it, an
+    uncompressed mono file is returned as its plain path (libsndfile reads PCM
+    and u-law SPHERE), and anything else goes through our reader (``python -m
+    espnet_mixrep.bin.sph2wav``). ``rate`` resamples (our resampler, after
+    sph2pipe when sph2pipe decodes).
     """
+    sph2pipe = sph2pipe_path()
+    if sph2pipe is None and rate is None and channel in (None, 1):
+        header = read_sphere_header(path)
+        if not header.is_shorten and header.channel_count == 1:
+            return os.path.abspath(path)
     path = shlex.quote(os.path.abspath(path))
     python = shlex.quote(sys.executable)
     ours = f"{python} -m espnet_mixrep.bin.sph2wav"
     channel_opt = f" --channel {channel}" if channel is not None else ""
     rate_opt = f" --rate {rate}" if rate is not None else ""
-    sph2pipe = sph2pipe_path()
     if sph2pipe:
         command = f"{shlex.quote(sph2pipe)} -f wav -p" + (f" -c {channel}" if channel is not None else "") + f" {path} |"
         if rate is not None:

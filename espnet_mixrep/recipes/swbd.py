@@ -17,13 +17,14 @@ remove_dup_utts.sh 300, first copies kept). Low-resource subsets
 (:func:`select_subset`): whole conversations of train_nodup in the order of
 the SHA-1 of their ids, until the hours target is reached (40 h and 80 h by
 default; the 40 h set is contained in the 80 h set). Audio: channel 1 = side
-A, channel 2 = side B, upsampled 8 kHz -> 16 kHz in the wav.scp command.
+A, channel 2 = side B, at 8 kHz in data/; the driver's stage 3 (``--fs 16k``)
+upsamples it to 16 kHz in dump/raw, as ESPnet's format stage does.
 
 eval2000: segments from hub5e_00.pem (extended by 0.1 s without overlap,
 Kaldi's extend_segments.pl), texts from the stm (segments marked
 IGNORE_TIME_SEGMENT_IN_SCORING dropped), lower-cased without (%...) tags,
-<...> markers and parentheses; the stm (with Kaldi's fixes) and the glm are
-copied beside them for scoring (:mod:`espnet_mixrep.recipes.hub5_scoring`).
+<...> markers and parentheses; the stm (with Kaldi's fixes), the glm and the
+segments are copied to data/local/eval2000 for scoring (:mod:`espnet_mixrep.recipes.hub5_scoring`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +50,6 @@ EVAL2000_REFERENCE = Path("2000_hub5_eng_eval_tr") / "reference"
 EVAL2000_STM = "hub5e00.english.000405.stm"
 EVAL2000_GLM = "en20000405_hub5.glm"
 DEFAULT_SUBSETS = {"train_40h": 40.0, "train_80h": 80.0}
-TARGET_RATE = 16000
 
 # Letter names in the ms98 phone set: a word whose pronunciation is its letters
 # spoken one by one is an acronym (our own table; pass ESPnet's
@@ -403,7 +402,7 @@ def _swbd_utterance(utt_id: str, text: str, sph: Dict[str, Path]) -> Utterance:
     recording = utt_id.split("_")[0]  # sw02001-A
     conv, side = recording.split("-")
     start, end = (int(x) / 100 for x in utt_id.rsplit("_", 1)[1].split("-"))
-    wav = sphere_wav_command(sph[conv], channel=1 if side == "A" else 2, rate=TARGET_RATE)
+    wav = sphere_wav_command(sph[conv], channel=1 if side == "A" else 2)
     return Utterance(utt_id, recording, text, wav, segment=(recording, start, end))
 
 
@@ -418,7 +417,7 @@ def prepare_swbd(
     subsets: Optional[Dict[str, float]] = None,
     letters_file: Optional[PathLike] = None,
 ) -> Dict[str, int]:
-    """Write data/{train_nodup, train_dev, <subsets>, eval2000}; -> {set: #utterances}."""
+    """Write data/{train_nodup, train_dev, <subsets>, eval2000} and data/local/eval2000 (scoring files); -> {set: #utterances}."""
     swbd, eval2000 = check_swbd_corpus(swbd_dir, eval2000_speech, eval2000_text, ms98_dir)
     data_dir = Path(data_dir)
     subsets = DEFAULT_SUBSETS if subsets is None else subsets
@@ -438,11 +437,12 @@ def prepare_swbd(
     for name, utts in sets.items():
         write_data_dir(data_dir / name, [_swbd_utterance(u, espnet_text[u], swbd.sph) for u in utts])
         counts[name] = len(utts)
-    counts["eval2000"] = prepare_eval2000(eval2000, data_dir / "eval2000")
+    counts["eval2000"] = prepare_eval2000(eval2000, data_dir / "eval2000", data_dir / "local" / "eval2000")
     return counts
 
 
-def prepare_eval2000(corpus: Eval2000Corpus, out_dir: PathLike) -> int:
+def prepare_eval2000(corpus: Eval2000Corpus, out_dir: PathLike, scoring_dir: PathLike) -> int:
+    """Write the eval2000 data dir, and stm / glm / segments for Hub5 scoring into ``scoring_dir``."""
     out_dir = Path(out_dir)
     raw_segments = sorted(
         {
@@ -470,14 +470,18 @@ def prepare_eval2000(corpus: Eval2000Corpus, out_dir: PathLike) -> int:
         if not text:
             continue  # e.g. only a hesitation: nothing to recognise
         conv, side = recording.split("-")
-        wav = sphere_wav_command(corpus.sph[conv], channel=1 if side == "A" else 2, rate=TARGET_RATE)
+        wav = sphere_wav_command(corpus.sph[conv], channel=1 if side == "A" else 2)
         utts.append(Utterance(utt_id, recording, text, wav, segment=(recording, start, end)))
     write_data_dir(out_dir, utts)
+    # Scoring files live outside the data dir, which later stages may rewrite.
+    scoring_dir = Path(scoring_dir)
+    scoring_dir.mkdir(parents=True, exist_ok=True)
     # Kaldi's fixes of stm errors that upset hubscr.pl.
     stm = [
         re.sub(r"<[BE]_ASIDE>", "", line.replace("((", "(", 1))
         for line in corpus.stm.read_text(encoding="latin-1").splitlines()
     ]
-    _write_atomic(out_dir / "stm", "\n".join(stm) + "\n")
-    shutil.copyfile(corpus.glm, out_dir / "glm")
+    _write_atomic(scoring_dir / "stm", "\n".join(stm) + "\n")
+    _write_atomic(scoring_dir / "glm", corpus.glm.read_text(encoding="latin-1"))
+    _write_atomic(scoring_dir / "segments", (out_dir / "segments").read_text())
     return len(utts)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Switchboard-1 (train_nodup, or the 40 h / 80 h subsets) -> Hub5 eval2000 with
+# the MixRep paper's configurations; BPE 2000, no LM, 8 kHz audio upsampled to 16 kHz.
+#   ./run.sh [--train_set train_40h|train_80h|train_nodup] [--asr_config conf/tuning/...] [asr.sh options]
+# Corpus locations: db.sh, or --swbd / --ms98 / --eval2000_speech / --eval2000_text.
+# Configurations (conf/tuning/): train_asr_conformer_specaug.yaml (SpecAugment
+# baseline), train_asr_mixspeech.yaml (input mixup, S={0}), train_asr_mixrep_s0_5.yaml
+# and train_asr_mixrep_s0_9.yaml (MixRep, tau 0.45).
+# Stage 13 also writes the Hub5 scores (all / SWBD / CallHome) of eval2000 to
+# exp/<asr exp>/decode_*/eval2000/score_hub5/result.txt.
+set -euo pipefail
+
+train_set=train_40h
+valid_set=train_dev
+test_sets=eval2000
+asr_config=conf/tuning/train_asr_mixrep_s0_9.yaml
+inference_config=conf/decode_asr.yaml
+stage=1
+stop_stage=10000
+expdir=exp
+
+local_data_opts=""
+asr_opts=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --swbd|--ms98|--eval2000_speech|--eval2000_text|--dev_utts|--subsets|--letters)
+            local_data_opts+=" $1 $2"; shift 2 ;;
+        --train_set) train_set=$2; shift 2 ;;
+        --stage) stage=$2; shift 2 ;;
+        --stop_stage) stop_stage=$2; shift 2 ;;
+        --expdir) expdir=$2; shift 2 ;;
+        *) asr_opts+=("$1"); shift ;;
+    esac
+done
+
+./asr.sh \
+    --stage "${stage}" \
+    --stop_stage "${stop_stage}" \
+    --expdir "${expdir}" \
+    --lang en \
+    --ngpu 1 \
+    --nj 16 \
+    --inference_nj 32 \
+    --token_type bpe \
+    --nbpe 2000 \
+    --bpe_train_text "data/${train_set}/text" \
+    --speed_perturb_factors "0.9 1.0 1.1" \
+    --local_data_opts "${local_data_opts}" \
+    --asr_config "${asr_config}" \
+    --inference_config "${inference_config}" \
+    --train_set "${train_set}" \
+    --valid_set "${valid_set}" \
+    --test_sets "${test_sets}" \
+    "${asr_opts[@]+"${asr_opts[@]}"}"
+
+if [ "${stage}" -le 13 ] && [ "${stop_stage}" -ge 13 ]; then
+    . ./path.sh
+    local/score.sh "${expdir}"/asr_*
+fi

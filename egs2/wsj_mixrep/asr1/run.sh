@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# WSJ (si284 -> dev93 / eval92) with the MixRep paper's configurations.
+#   ./run.sh [--wsj0 DIR --wsj1 DIR] [asr.sh options, e.g. --asr_config conf/tuning/train_asr_mixrep_s0_9.yaml]
+# Configurations (conf/tuning/): train_asr_conformer_specaug.yaml (SpecAugment
+# baseline), train_asr_conformer_te.yaml (time-enhanced), train_asr_mixspeech.yaml
+# (input mixup), train_asr_mixrep_s9.yaml / train_asr_mixrep_s0_9.yaml (MixRep).
+set -euo pipefail
+
+train_set=train_si284
+valid_set=test_dev93      # as ESPnet's WSJ recipe: dev93 is the validation set, eval92 the clean test
+test_sets="test_dev93 test_eval92"
+asr_config=conf/tuning/train_asr_mixrep_s0_9.yaml
+inference_config=conf/decode_asr.yaml
+lm_config=conf/tuning/train_lm_transformer.yaml
+# The paper decodes with a character Transformer LM (weight 1.2, conf/decode_asr.yaml).
+# The recipe driver has no LM stages (6-9) yet, so the default decodes without it.
+use_lm=false
+
+# --wsj0 / --wsj1 go to local/data.sh; everything else to asr.sh.
+local_data_opts=""
+asr_opts=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --wsj0|--wsj1) local_data_opts+=" $1 $2"; shift 2 ;;
+        --use_lm) use_lm=$2; shift 2 ;;
+        *) asr_opts+=("$1"); shift ;;
+    esac
+done
+lm_opts=()
+if "${use_lm}"; then
+    lm_opts=(--use_lm true --lm_config "${lm_config}" --lm_train_text "data/${train_set}/text data/local/other_text/text")
+fi
+
+./asr.sh \
+    --lang en \
+    --ngpu 1 \
+    --nj 16 \
+    --inference_nj 32 \
+    --gpu_inference false \
+    --token_type char \
+    --nlsyms_txt data/nlsyms.txt \
+    --local_data_opts "${local_data_opts}" \
+    --asr_config "${asr_config}" \
+    --inference_config "${inference_config}" \
+    --train_set "${train_set}" \
+    --valid_set "${valid_set}" \
+    --test_sets "${test_sets}" \
+    "${lm_opts[@]+"${lm_opts[@]}"}" \
+    "${asr_opts[@]+"${asr_opts[@]}"}"
