@@ -126,7 +126,10 @@ def load_espnet_model(config_file: Path, model_file: Path, task: str = "asr") ->
     finally:
         if tmp_config is not None:
             tmp_config.unlink()
-    state = torch.load(model_file, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(model_file, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError... for non-state-dict files
+        raise ModelSpecError(f"{model_file}: not a model state_dict ({type(error).__name__}: {error})") from error
     state = state.get("module", state)  # deepspeed checkpoints
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing:
