@@ -8,8 +8,10 @@ seeds, with its chance level. Writes layer_analysis.csv / .json / .png into
 
 Models (--model, repeatable, comma-separated key=value):
   name=mixrep,config=exp/asr_mixrep/config.yaml,model_file=exp/asr_mixrep/valid.acc.ave.pth
-      any ESPnet model (kind=espnet is the default; task=asr by default, e.g.
-      task=hubert or task=cls for other ESPnet tasks; fs=16k overrides the rate)
+      any ESPnet model (kind=espnet is the default). task=asr by default; another
+      espnet2.tasks module (e.g. task=cls) works when its model has
+      encode(speech, lengths) and an encoder with an 'encoders' block list.
+      fs=16k overrides the sample rate read from the config.
   name=l2d,kind=learn2diss,config=exp/l2d/config.yaml,model_file=exp/l2d/valid.loss.best.pth
   name=hubert,kind=s3prl,upstream=hubert_base        (needs the s3prl package)
 
@@ -66,7 +68,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--labels", action="append", required=True, help="label set spec (repeatable; see above)")
     parser.add_argument("--output_dir", type=Path, required=True)
     parser.add_argument("--layers", type=_int_list, default=None, help="layer indices, e.g. 0,2,4 (default: all)")
-    parser.add_argument("--metrics", default="pwcca,nmi", choices=("pwcca,nmi", "pwcca", "nmi"), help="which scores")
+    parser.add_argument("--metrics", default="both", choices=("both", "pwcca", "nmi"), help="which scores to compute")
     parser.add_argument("--n_parts", type=int, default=10, help="label-stratified parts")
     parser.add_argument("--n_trials", type=int, default=3, help="CCA trials (one dev and one test part each)")
     parser.add_argument("--n_seeds", type=int, default=3, help="k-means seeds for the MI")
@@ -97,7 +99,7 @@ def main(cmd: Optional[List[str]] = None) -> None:
         seed=args.seed,
         epsilons=args.epsilons,
         max_units=args.max_units,
-        metrics=args.metrics.split(","),
+        metrics=("pwcca", "nmi") if args.metrics == "both" else (args.metrics,),
     )
     try:
         run_layer_analysis(args.model, args.data_dir, args.labels, args.output_dir, options)
