@@ -24,6 +24,7 @@ REGISTRY: Dict[str, List[Tuple[str, str, str]]] = {
         ("encoder_choices", "mixrep_transformer", "espnet_mixrep.mixrep.encoder:MixRepTransformerEncoder"),
         ("encoder_choices", "mixrep_e_branchformer", "espnet_mixrep.mixrep.encoder:MixRepEBranchformerEncoder"),
         ("model_choices", "mixrep", "espnet_mixrep.mixrep.model:MixRepASRModel"),
+        ("frontend_choices", "learn2diss", "espnet_mixrep.learn2diss.frontend:Learn2DissFrontend"),
     ],
     "espnet2.tasks.cls": [
         ("encoder_choices", "envnet_v2", "espnet_mixrep.speechmix.envnet_v2:EnvNetV2Encoder"),

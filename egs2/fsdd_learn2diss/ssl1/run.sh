@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Learn2Diss on FSDD (isolated digits, 4 speakers, 8 kHz): k-means labels,
+# stage-1 training (each encoder alone), joint training with and without the
+# CLUB MI term, linear probes for digit (content) and speaker, and an ASR
+# model that uses a trained checkpoint as its `learn2diss` frontend.
+#
+#   ./run.sh [--stage N] [--stop_stage N] [--fsdd_dir DIR] [--mi_weights "0.001 0.1"] ...
+#
+# Stages: 1 data, 2 k-means labels, 3 collect stats (shape files), 4 stage-1
+# training, 5 joint training (one run per mi_weight; 0 = no MI term),
+# 6 embeddings (l2d_extract), 7 probe table, 8-10 ASR with the learn2diss
+# frontend through the stock espnet2.bin.asr_train / asr_inference
+# (collect stats, train, decode + WER).
+set -euo pipefail
+
+stage=1
+stop_stage=10
+fsdd_dir=
+n_clusters=50
+stage1_config=conf/train_stage1.yaml
+joint_config=conf/train_joint.yaml
+stage1_epochs=6
+joint_epochs=6
+mi_weights="0 0.001 0.1"     # 0 is the matched run without the MI term
+asr_config=conf/train_asr_learn2diss.yaml
+asr_l2d_run=mi0.1            # which Learn2Diss run feeds the ASR frontend
+inference_config=conf/decode_asr.yaml
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --*)
+            name=${1#--}
+            if [ $# -lt 2 ]; then echo "$0: option $1 needs a value" >&2; exit 1; fi
+            if ! declare -p "${name}" >/dev/null 2>&1; then echo "$0: unknown option $1" >&2; exit 1; fi
+            printf -v "${name}" '%s' "$2"
+            shift 2 ;;
+        *) echo "$0: unexpected argument $1" >&2; exit 1 ;;
+    esac
+done
+
+. ./path.sh
+. ./cmd.sh
+
+log() { echo "$(date -u '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[0]##*/}:${BASH_LINENO[0]}) $*"; }
+
+data_opts() {  # $1 = train|valid prefix, $2 = set name, $3 = with k-means labels (true/false)
+    echo "--$1_data_path_and_name_and_type data/$2/wav.scp,speech,sound"
+    if [ "$3" = true ]; then echo "--$1_data_path_and_name_and_type dump/$2/kmeans,kmeans,text_int"; fi
+}
+l2d_data="$(data_opts train train true) $(data_opts valid valid true)"
+l2d_shapes="--train_shape_file exp/l2d_stats/train/speech_shape --valid_shape_file exp/l2d_stats/valid/speech_shape --fold_length 8000"
+
+runs="stage1"
+for w in ${mi_weights}; do runs="${runs} mi${w}"; done
+
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+    log "Stage 1: data preparation"
+    local/data.sh "${fsdd_dir}"
+fi
+
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
+    log "Stage 2: k-means (${n_clusters} clusters) on the extractor's frames -> dump/*/kmeans"
+    python -m espnet_mixrep.bin.l2d_kmeans --config "${stage1_config}" --n_clusters "${n_clusters}" \
+        --fit_scp data/train/wav.scp --model_out exp/kmeans/kmeans.pkl \
+        --apply data/train/wav.scp=dump/train/kmeans --apply data/valid/wav.scp=dump/valid/kmeans
+fi
+
+if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+    log "Stage 3: collect stats (shape files)"
+    python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --collect_stats true \
+        --output_dir exp/l2d_stats ${l2d_data} --batch_type unsorted \
+        --train_shape_file data/train/wav.scp --valid_shape_file data/valid/wav.scp
+fi
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+    log "Stage 4: stage-1 training (encoders alone, ${stage1_epochs} epochs) -> exp/l2d_stage1"
+    python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --max_epoch "${stage1_epochs}" \
+        --output_dir exp/l2d_stage1 ${l2d_data} ${l2d_shapes}
+fi
+
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+    for w in ${mi_weights}; do
+        log "Stage 5: joint training from stage 1, mi_weight=${w} (${joint_epochs} epochs) -> exp/l2d_mi${w}"
+        python -m espnet_mixrep.bin.l2d_train --config "${joint_config}" --max_epoch "${joint_epochs}" \
+            --model_conf mi_weight="${w}" --init_param exp/l2d_stage1/valid.loss.best.pth \
+            --output_dir "exp/l2d_mi${w}" ${l2d_data} ${l2d_shapes}
+    done
+fi
+
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+    for run in ${runs}; do
+        for set in train test; do
+            log "Stage 6: embeddings of ${set} from exp/l2d_${run}"
+            python -m espnet_mixrep.bin.l2d_extract --config "exp/l2d_${run}/config.yaml" \
+                --model "exp/l2d_${run}/valid.loss.best.pth" --wav_scp "data/${set}/wav.scp" \
+                --out "exp/l2d_${run}/emb/${set}.npz"
+        done
+    done
+fi
+
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
+    log "Stage 7: linear probes (train -> test)"
+    run_opts=""
+    for run in ${runs}; do run_opts="${run_opts} --run ${run}=exp/l2d_${run}/emb"; done
+    python -m espnet_mixrep.bin.l2d_probe --train_data data/train --test_data data/test ${run_opts} --out_dir exp/probe
+fi
+
+asr_exp=exp/asr_learn2diss
+if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
+    log "Stage 8: ASR token list (char) and collect stats with frontend learn2diss (exp/l2d_${asr_l2d_run})"
+    python -m espnet2.bin.tokenize_text --token_type char --input data/train/text --field 2- \
+        --output dump/token_list/char/tokens.txt --write_vocabulary true \
+        --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
+    python -m espnet2.bin.asr_train --config "${asr_config}" --collect_stats true \
+        --frontend_conf l2d_config="exp/l2d_${asr_l2d_run}/config.yaml" \
+        --frontend_conf l2d_model="exp/l2d_${asr_l2d_run}/valid.loss.best.pth" \
+        --token_type char --token_list dump/token_list/char/tokens.txt --output_dir exp/asr_stats \
+        --train_data_path_and_name_and_type data/train/wav.scp,speech,sound \
+        --train_data_path_and_name_and_type data/train/text,text,text \
+        --valid_data_path_and_name_and_type data/valid/wav.scp,speech,sound \
+        --valid_data_path_and_name_and_type data/valid/text,text,text \
+        --train_shape_file data/train/wav.scp --valid_shape_file data/valid/wav.scp --batch_type unsorted
+fi
+
+if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
+    log "Stage 9: ASR training (stock espnet2.bin.asr_train) -> ${asr_exp}"
+    python -m espnet2.bin.asr_train --config "${asr_config}" \
+        --frontend_conf l2d_config="exp/l2d_${asr_l2d_run}/config.yaml" \
+        --frontend_conf l2d_model="exp/l2d_${asr_l2d_run}/valid.loss.best.pth" \
+        --token_type char --token_list dump/token_list/char/tokens.txt --output_dir "${asr_exp}" \
+        --normalize_conf stats_file=exp/asr_stats/train/feats_stats.npz \
+        --train_data_path_and_name_and_type data/train/wav.scp,speech,sound \
+        --train_data_path_and_name_and_type data/train/text,text,text \
+        --valid_data_path_and_name_and_type data/valid/wav.scp,speech,sound \
+        --valid_data_path_and_name_and_type data/valid/text,text,text \
+        --train_shape_file exp/asr_stats/train/speech_shape --train_shape_file exp/asr_stats/train/text_shape \
+        --valid_shape_file exp/asr_stats/valid/speech_shape --valid_shape_file exp/asr_stats/valid/text_shape \
+        --fold_length 8000 --fold_length 150
+fi
+
+if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
+    log "Stage 10: decoding data/test (stock espnet2.bin.asr_inference) and WER"
+    decode_dir="${asr_exp}/decode_test"
+    python -m espnet2.bin.asr_inference --config "${inference_config}" --ngpu 0 \
+        --asr_train_config "${asr_exp}/config.yaml" --asr_model_file "${asr_exp}/valid.acc.best.pth" \
+        --data_path_and_name_and_type data/test/wav.scp,speech,sound --output_dir "${decode_dir}"
+    python - "${decode_dir}/1best_recog/text" data/test/text <<'PY'
+import sys
+import jiwer
+from espnet_mixrep.recipes.datadir import read_kaldi_map
+hyp = read_kaldi_map(sys.argv[1], allow_empty_value=True)
+ref = read_kaldi_map(sys.argv[2])
+missing = sorted(set(ref) - set(hyp))
+if missing:
+    sys.exit(f"{sys.argv[1]}: {len(missing)} test utterances were not decoded (e.g. {missing[0]})")
+keys = sorted(ref)
+wer = jiwer.wer([ref[k] for k in keys], [hyp[k] or "<empty>" for k in keys])
+print(f"test WER (isolated digits, {len(keys)} utterances): {100 * wer:.1f}%")
+PY
+fi
+log "Finished"

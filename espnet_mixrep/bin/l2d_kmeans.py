@@ -1,0 +1,105 @@
+"""Fit k-means on extractor frames and write per-frame labels for Learn2Diss.
+
+The extractor is read from the l2d_train YAML config, so labels always have
+the frame count the training run will see. Example::
+
+    python -m espnet_mixrep.bin.l2d_kmeans --config conf/train_stage1.yaml \\
+        --n_clusters 50 --fit_scp data/train/wav.scp --model_out exp/kmeans/kmeans.pkl \\
+        --apply data/train/wav.scp=dump/train/kmeans --apply data/valid/wav.scp=dump/valid/kmeans
+
+Each label file holds ``utt_id id id id ...`` (ESPnet's text_int type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from sklearn.cluster import MiniBatchKMeans
+
+from espnet_mixrep.learn2diss.extractors import AbsExtractor, LayerSelector
+from espnet_mixrep.learn2diss.io import extractor_from_config, iter_wav_scp, wav_tensor
+
+
+def extract_frames(extractor: AbsExtractor, layer: int, wav_scp: Path) -> Dict[str, np.ndarray]:
+    selector = LayerSelector(extractor.num_layers, layer)
+    frames: Dict[str, np.ndarray] = {}
+    for utt_id, audio, _ in iter_wav_scp(wav_scp):
+        layers, lengths = extractor(*wav_tensor(audio))
+        frames[utt_id] = selector(layers)[0, : int(lengths[0])].numpy()
+    if not frames:
+        raise ValueError(f"{wav_scp}: no utterances")
+    return frames
+
+
+def write_labels(path: Path, labels: Dict[str, np.ndarray]) -> None:
+    """Write atomically: a half-written label file must never look complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        for utt_id in sorted(labels):
+            f.write(utt_id + " " + " ".join(map(str, labels[utt_id].tolist())) + "\n")
+    os.replace(tmp, path)
+
+
+def parse_apply(spec: str) -> Tuple[Path, Path]:
+    scp, sep, out = spec.partition("=")
+    if not sep or not scp or not out:
+        raise argparse.ArgumentTypeError(f"--apply expects WAV_SCP=LABEL_FILE, got '{spec}'")
+    return Path(scp), Path(out)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, required=True, help="l2d_train YAML config (its extractor is used)")
+    parser.add_argument("--layer", type=int, default=-1, help="extractor layer to cluster")
+    parser.add_argument("--n_clusters", type=int, default=50)
+    parser.add_argument("--fit_scp", type=Path, required=True, help="wav.scp of the utterances to fit on")
+    parser.add_argument("--max_fit_frames", type=int, default=200000, help="subsample frames for the fit")
+    parser.add_argument("--model_out", type=Path, required=True, help="where to pickle the fitted k-means")
+    parser.add_argument("--apply", type=parse_apply, action="append", default=[], help="WAV_SCP=LABEL_FILE")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(cmd: Optional[List[str]] = None) -> None:
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    torch.manual_seed(args.seed)
+    extractor = extractor_from_config(args.config)
+    LayerSelector(extractor.num_layers, args.layer)  # fails now, not after the fit, on a bad index
+    for scp, _ in args.apply:
+        if not scp.is_file():
+            raise FileNotFoundError(f"--apply: wav.scp not found: {scp}")
+
+    cache: Dict[Path, Dict[str, np.ndarray]] = {args.fit_scp.resolve(): extract_frames(extractor, args.layer, args.fit_scp)}
+    fit_frames = np.concatenate(list(cache[args.fit_scp.resolve()].values()))
+    if len(fit_frames) < args.n_clusters:
+        raise ValueError(f"{args.fit_scp}: {len(fit_frames)} frames are fewer than --n_clusters {args.n_clusters}")
+    rng = np.random.default_rng(args.seed)
+    if len(fit_frames) > args.max_fit_frames:
+        fit_frames = fit_frames[rng.choice(len(fit_frames), args.max_fit_frames, replace=False)]
+    kmeans = MiniBatchKMeans(n_clusters=args.n_clusters, random_state=args.seed, batch_size=4096, n_init=3)
+    kmeans.fit(fit_frames)
+    logging.info("k-means: %d clusters on %d frames, inertia/frame %.3f", args.n_clusters, len(fit_frames), kmeans.inertia_ / len(fit_frames))
+    args.model_out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.model_out.with_name(f".{args.model_out.name}.tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump({"kmeans": kmeans, "layer": args.layer, "config": str(args.config)}, f)
+    os.replace(tmp, args.model_out)
+
+    for scp, out in args.apply:
+        frames = cache.get(scp.resolve()) or extract_frames(extractor, args.layer, scp)
+        write_labels(out, {utt: kmeans.predict(f).astype(np.int64) for utt, f in frames.items()})
+        logging.info("wrote %s (%d utterances)", out, len(frames))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Learn2Diss pretraining model (an ESPnet AbsESPnetModel).
+
+One forward computes, depending on ``stage``:
+
+* ``frame``: pseudo-con loss of the frame encoder against k-means labels;
+* ``utterance``: NT-Xent of the utterance encoder on two random crops;
+* ``separate``: both losses, no coupling (each encoder trained alone; their
+  parameters are disjoint) while CLUB's q learns to follow them;
+* ``joint``: both losses + ``mi_weight`` * CLUB estimate.
+
+Gradient routing of CLUB in one optimiser step: q's loss -log q(y|x) is
+computed on *detached* x, y, so it reaches only q; the MI term is computed
+with q's parameters *detached* (functional call), so it reaches only the
+encoders. The summed loss therefore gives each parameter exactly the gradient
+of its own objective, as alternating updates would, without a second
+optimiser.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from espnet2.torch_utils.device_funcs import force_gatherable
+from espnet2.train.abs_espnet_model import AbsESPnetModel
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
+
+from espnet_mixrep.learn2diss.encoders import FrameEncoder, UtteranceEncoder
+from espnet_mixrep.learn2diss.extractors import AbsExtractor
+from espnet_mixrep.learn2diss.losses import CLUBEstimator, nt_xent_loss, pseudo_con_loss
+
+STAGES = ("frame", "utterance", "separate", "joint")
+
+
+class KMeansLabelMismatch(ValueError):
+    """k-means labels do not line up with the extractor's frames."""
+
+
+class Learn2DissModel(AbsESPnetModel):
+    def __init__(
+        self,
+        extractor: AbsExtractor,
+        stage: str = "separate",
+        frame_encoder_conf: Optional[dict] = None,
+        utterance_encoder_conf: Optional[dict] = None,
+        projection_size: int = 64,
+        pseudo_con_temperature: float = 0.1,
+        max_anchors: int = 512,
+        ntxent_temperature: float = 0.2,
+        crop_ratio: Tuple[float, float] = (0.5, 0.8),
+        min_crop_frames: int = 8,
+        club_hidden_size: int = 128,
+        mi_weight: float = 1e-3,
+        club_weight: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage '{stage}'; choose one of {STAGES}")
+        self.stage = stage
+        self.extractor = extractor
+        self.frame_encoder = FrameEncoder(extractor.feature_size, extractor.num_layers, **(frame_encoder_conf or {}))
+        self.frame_projector = torch.nn.Linear(self.frame_encoder.output_size(), projection_size)
+        self.utterance_encoder = UtteranceEncoder(
+            extractor.feature_size, extractor.num_layers, **(utterance_encoder_conf or {})
+        )
+        self.club = CLUBEstimator(self.frame_encoder.output_size(), self.utterance_encoder.output_size(), club_hidden_size)
+        self.pseudo_con_temperature = pseudo_con_temperature
+        self.max_anchors = max_anchors
+        self.ntxent_temperature = ntxent_temperature
+        self.crop_ratio = tuple(crop_ratio)
+        self.min_crop_frames = min_crop_frames
+        self.mi_weight = mi_weight
+        self.club_weight = club_weight
+
+    # ---- representations used downstream ---------------------------------
+    def extract(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[List[torch.Tensor], torch.Tensor]:
+        return self.extractor(speech, speech_lengths)
+
+    def frame_layers(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[List[torch.Tensor], torch.Tensor]:
+        layers, lengths = self.extract(speech, speech_lengths)
+        return self.frame_encoder(layers, lengths)
+
+    def utterance_embedding(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> torch.Tensor:
+        layers, lengths = self.extract(speech, speech_lengths)
+        return self.utterance_encoder(layers, lengths)
+
+    @staticmethod
+    def pool_frames(frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Mean over valid frames: (B, T, D) -> (B, D)."""
+        mask = (~make_pad_mask(lengths, maxlen=frames.size(1))).to(frames.device).unsqueeze(-1)
+        return (frames * mask).sum(1) / lengths.clamp(min=1).unsqueeze(-1).to(frames.dtype)
+
+    def club_pair(
+        self, last_frames: torch.Tensor, frame_lengths: torch.Tensor, embedding: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """CLUB's (x, y): the time-averaged last frame-encoder block and the utterance embedding.
+
+        y is put on the unit sphere (the geometry NT-Xent trains) scaled by
+        sqrt(dim), i.e. unit variance per dimension, so q's tanh-bounded
+        log-variance (variance in [1/e, e]) can fit it; the raw embedding's
+        scale is arbitrary and would leave q mis-calibrated.
+        """
+        x = self.pool_frames(last_frames, frame_lengths)
+        y = torch.nn.functional.normalize(embedding, dim=-1) * embedding.size(-1) ** 0.5
+        return x, y
+
+    # ---- training ----------------------------------------------------------
+    def _random_crops(self, feats: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        crops, crop_lengths = [], []
+        low, high = self.crop_ratio
+        for utt, length in zip(feats, lengths.tolist()):
+            size = int(length * (low + (high - low) * torch.rand(()).item()))
+            size = min(length, max(self.min_crop_frames, size))
+            start = int(torch.randint(0, length - size + 1, ()).item())
+            crops.append(utt[start : start + size])
+            crop_lengths.append(size)
+        padded = torch.nn.utils.rnn.pad_sequence(crops, batch_first=True)
+        return padded, torch.tensor(crop_lengths, device=feats.device)
+
+    def _check_labels(self, kmeans: torch.Tensor, kmeans_lengths: torch.Tensor, lengths: torch.Tensor) -> None:
+        mismatch = (kmeans_lengths.to(lengths.device) != lengths).nonzero().flatten()
+        if len(mismatch) > 0:
+            i = int(mismatch[0])
+            raise KMeansLabelMismatch(
+                f"k-means labels have {int(kmeans_lengths[i])} frames but the extractor gives "
+                f"{int(lengths[i])} for batch item {i} ({len(mismatch)} of {len(lengths)} items differ): "
+                "the labels must be written by espnet_mixrep.bin.l2d_kmeans with the same extractor "
+                "config as this training run"
+            )
+
+    def forward(
+        self,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        kmeans: Optional[torch.Tensor] = None,
+        kmeans_lengths: Optional[torch.Tensor] = None,
+        **kwargs,
+    ) -> Tuple[torch.Tensor, Dict[str, Optional[torch.Tensor]], torch.Tensor]:
+        layers, lengths = self.extract(speech, speech_lengths)
+        use_frame = self.stage in ("frame", "separate", "joint")
+        use_utterance = self.stage in ("utterance", "separate", "joint")
+        batch_size = speech.size(0)
+        loss = speech.new_zeros(())
+        stats: Dict[str, Optional[torch.Tensor]] = {}
+
+        if use_frame:
+            if kmeans is None or kmeans_lengths is None:
+                raise ValueError(f"stage '{self.stage}' trains the frame encoder and needs 'kmeans' labels in the data")
+            self._check_labels(kmeans, kmeans_lengths, lengths)
+            frame_layers, frame_lengths = self.frame_encoder(layers, lengths)
+            frames = frame_layers[-1]
+            mask = ~make_pad_mask(frame_lengths, maxlen=frames.size(1)).to(frames.device)
+            labels = kmeans[:, : frames.size(1)]
+            loss_pc = pseudo_con_loss(
+                self.frame_projector(frames[mask]), labels[mask], self.pseudo_con_temperature, self.max_anchors
+            )
+            loss = loss + loss_pc
+            stats["loss_pseudo_con"] = loss_pc.detach()
+
+        if use_utterance:
+            selected = self.utterance_encoder.selector(layers)
+            view1 = self.utterance_encoder.forward_features(*self._random_crops(selected, lengths))
+            view2 = self.utterance_encoder.forward_features(*self._random_crops(selected, lengths))
+            loss_nt = nt_xent_loss(view1, view2, self.ntxent_temperature)
+            loss = loss + loss_nt
+            stats["loss_ntxent"] = loss_nt.detach()
+
+        if use_frame and use_utterance:
+            x, y = self.club_pair(frames, frame_lengths, self.utterance_encoder.forward_features(selected, lengths))
+            loss_q = -self.club.log_likelihood(x.detach(), y.detach())
+            # Validation uses all B^2 pairs for a steadier estimate.
+            mi = self.club.mi_upper_bound(x, y, sampled=self.training, frozen_q=True)
+            loss = loss + self.club_weight * loss_q
+            if self.stage == "joint":
+                loss = loss + self.mi_weight * mi
+            stats["club_mi"] = mi.detach()
+            stats["club_nll"] = loss_q.detach()
+
+        stats["loss"] = loss.detach()
+        loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
+        return loss, stats, weight
+
+    def collect_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs
+    ) -> Dict[str, torch.Tensor]:
+        layers, lengths = self.extract(speech, speech_lengths)
+        return {"feats": layers[-1], "feats_lengths": lengths}
