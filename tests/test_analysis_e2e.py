@@ -22,7 +22,8 @@ import pytest
 import torch
 import yaml
 
-from espnet_mixrep.analysis.extract import AudioSource, ModelSpecError, build_extractor
+from espnet_mixrep.analysis.extract import AudioSource, ModelSpecError, build_extractor, extract_unit_representations
+from espnet_mixrep.analysis.labels import LabelSet, Unit
 from espnet_mixrep.analysis.fsdd_probe import prepare_fsdd_probe
 from espnet_mixrep.bin import layer_analysis
 
@@ -213,7 +214,7 @@ def test_s3prl_without_the_package_is_a_clear_error() -> None:
         build_extractor("name=hubert,kind=s3prl,upstream=hubert_base")
 
 
-def test_learn2diss_checkpoint_layers(workspace) -> None:
+def test_learn2diss_checkpoint_layers(workspace, caplog) -> None:
     from espnet_mixrep.learn2diss.task import Learn2DissTask
 
     argv = ["--extractor", "logmel", "--model", "learn2diss"]
@@ -240,3 +241,15 @@ def test_learn2diss_checkpoint_layers(workspace) -> None:
     assert [layer.shape[1] for layer in layers] == [40, 32, 32, 16]
     assert layers[-1].shape[0] == 1 and layers[0].shape[0] == layers[1].shape[0] > 1
     assert np.all(np.isfinite(layers[-1]))
+    # Its log-mel layer is normalised per utterance, so its utterance mean is ~0
+    # everywhere: the analysis says so instead of silently scoring noise.
+    speakers = LabelSet("speaker", [Unit(u, u.split("-")[0], None, None, "") for u in audio.utt_ids[::8]])
+    with caplog.at_level(logging.WARNING):
+        (pooled,) = extract_unit_representations(extractor, audio, [speakers], [0, 1, 3])
+    assert sorted(pooled.layers) == [0, 1, 3] and pooled.layers[3].shape == (20, 16)
+    warned = [r.getMessage() for r in caplog.records if "nearly constant" in r.getMessage()]
+    assert len(warned) == 1 and "layer 0 (extractor0)" in warned[0]
+    # The utterance embedding is not offered to units inside utterances.
+    onsets = LabelSet("onset", [Unit(u, u.split("-")[1], 0.0, 0.2, "") for u in audio.utt_ids[::8]])
+    (pooled,) = extract_unit_representations(extractor, audio, [onsets], [0, 1, 3])
+    assert sorted(pooled.layers) == [0, 1]

@@ -437,10 +437,15 @@ def extract_unit_representations(
         }
         for label_set in label_sets
     ]
+    # Per layer: sum of squared frame values and frame count, to spot pooling that erases the signal.
+    frame_energy = {layer: [0.0, 0] for layer in layer_indices}
     for utt_id in sorted(by_utt):
         waveform = audio.load(utt_id, extractor.sample_rate)
         duration = len(waveform) / extractor.sample_rate
         outputs = extractor(waveform)
+        for layer, energy in frame_energy.items():
+            energy[0] += float(np.square(outputs[layer], dtype=np.float64).sum())
+            energy[1] += outputs[layer].size
         for set_index, unit_index in by_utt[utt_id]:
             label_set = label_sets[set_index]
             unit = label_set.units[unit_index]
@@ -451,7 +456,7 @@ def extract_unit_representations(
                     raise LabelError(f"model {extractor.name!r}: layer {layer} has no frames for {utt_id!r}")
                 selected = unit_frames(len(frames), duration, unit, label_set.pooling)
                 pooled[set_index][layer][unit_index] = frames[selected].mean(0)
-    return [
+    results = [
         UnitRepresentations(
             label_set=label_set.name,
             labels=[unit.label for unit in label_set.units],
@@ -459,6 +464,18 @@ def extract_unit_representations(
         )
         for set_index, label_set in enumerate(label_sets)
     ]
+    for result in results:
+        for layer, matrix in result.layers.items():
+            frame_mean_square = frame_energy[layer][0] / max(frame_energy[layer][1], 1)
+            if matrix.var(0).mean() < 1e-6 * frame_mean_square:
+                # e.g. mean-pooling a layer normalised per utterance gives ~0 for every utterance
+                logging.warning(
+                    "model %r, labels %r, layer %d (%s): pooled units are nearly constant "
+                    "(variance %.2e vs frame mean square %.2e); its scores measure numerical noise",
+                    extractor.name, result.label_set, layer, extractor.layers[layer].name,
+                    matrix.var(0).mean(), frame_mean_square,
+                )
+    return results
 
 
 def resolve_layers(extractor: LayerExtractor, requested: Optional[Sequence[int]]) -> List[int]:
