@@ -1,0 +1,46 @@
+"""egs2/wsj_mixrep end to end on a generated WSJ corpus: stages 1-5 (data prep,
+format, filter, char tokens with <NOISE>), then 10-13 with a tiny MixRep
+config on CPU (collect stats, one epoch, decoding eval92, scoring)."""
+
+from __future__ import annotations
+
+import soundfile
+from ldc_fixtures import make_wsj_corpus
+from recipe_runner import run_recipe, scratch_recipe
+
+from espnet_mixrep.recipes.datadir import read_kaldi_map
+
+COMMON = ["--nj", "1", "--ngpu", "0"]
+
+
+def test_wsj_recipe_stages_1_to_13(tmp_path):
+    corpus = make_wsj_corpus(tmp_path / "ldc")
+    recipe = scratch_recipe("wsj_mixrep", tmp_path)
+    seconds, cpu, _ = run_recipe(
+        recipe, ["--wsj0", str(corpus.wsj0), "--wsj1", str(corpus.wsj1), "--stage", "1", "--stop_stage", "5", *COMMON],
+        "stages_1_5.log",
+    )  # fmt: skip
+    print(f"WSJ stages 1-5: {seconds:.1f} s wall, {cpu:.1f} s CPU")
+    data = recipe / "data"
+    for name, expected in corpus.expected.items():
+        assert read_kaldi_map(data / name / "text") == expected
+    assert set(read_kaldi_map(data / "train_si284" / "spk2utt")) == {"01a", "01b", "46a", "46b"}
+    assert set(read_kaldi_map(data / "test_eval92" / "spk2utt")) == {"440"}
+    tokens = (data / "en_token_list" / "char" / "tokens.txt").read_text().split()
+    assert tokens[0] == "<blank>" and tokens[-1] == "<sos/eos>" and "<NOISE>" in tokens and "<space>" in tokens
+    dumped = read_kaldi_map(recipe / "dump" / "raw" / "test_eval92" / "wav.scp")
+    assert len(dumped) == 3 and soundfile.info(next(iter(dumped.values()))).samplerate == 16000
+    assert len(read_kaldi_map(recipe / "dump" / "raw" / "train_si284" / "text")) == 12
+
+    seconds, cpu, _ = run_recipe(
+        recipe,
+        ["--stage", "10", "--stop_stage", "13", *COMMON, "--inference_nj", "1", "--test_sets", "test_eval92",
+         "--asr_config", "conf/tuning/train_asr_mixrep_tiny.yaml", "--inference_config", "conf/decode_asr_tiny.yaml"],
+        "stages_10_13.log",
+    )  # fmt: skip
+    print(f"WSJ stages 10-13: {seconds:.1f} s wall, {cpu:.1f} s CPU")
+    exp = next((recipe / "exp").glob("asr_train_asr_mixrep_tiny_*"))
+    decode = next(exp.glob("decode_*/test_eval92"))
+    assert len(read_kaldi_map(decode / "text", allow_empty_value=True)) == 3
+    results = (exp / "RESULTS.md").read_text()
+    assert "test_eval92" in results and "WER" in results
