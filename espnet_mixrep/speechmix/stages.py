@@ -2,6 +2,7 @@
 
     python -m espnet_mixrep.speechmix.stages format --src data/train --dst dump/raw/train --fs 8000 --min_samples 8000
     python -m espnet_mixrep.speechmix.stages token_list --train_text dump/raw/train/text --output data/token_list/token.txt
+    python -m espnet_mixrep.speechmix.stages shapes --train_dir dump/raw/train --valid_dir dump/raw/valid --output_dir exp/cls_stats_train
     python -m espnet_mixrep.speechmix.stages check_labels --token_list ... --text dump/raw/test/text
     python -m espnet_mixrep.speechmix.stages score --ref dump/raw/test/text --hyp exp/x/cls_test/text --out exp/x/cls_test/scoring
     python -m espnet_mixrep.speechmix.stages results --exp exp/x
@@ -89,6 +90,7 @@ def format_cls_data_dir(src: PathLike, dst: PathLike, fs: int, min_samples: int 
             soundfile.write(tmp / "data" / f"{utt_id}.wav", audio, fs, subtype="PCM_16")
             final_scp[utt_id] = str((dst / "data" / f"{utt_id}.wav").resolve())
         write_kaldi_map(tmp / "wav.scp", final_scp)
+        write_kaldi_map(tmp / "utt2num_samples", {u: str(len(a)) for u, a in clips.items()})
         for name in ("text", "utt2spk", "spk2utt"):
             if (src / name).exists():
                 shutil.copyfile(src / name, tmp / name)
@@ -100,6 +102,22 @@ def format_cls_data_dir(src: PathLike, dst: PathLike, fs: int, min_samples: int 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return len(clips)
+
+
+def write_shape_files(train_dir: PathLike, valid_dir: PathLike, stats_dir: PathLike) -> None:
+    """Stage 5 without ESPnet's collect-stats: ``stats_dir/{train,valid}/{speech,label}_shape``.
+
+    For raw-waveform input without feature normalisation, collect-stats
+    computes nothing the trainer uses except these shape files (samples per
+    clip, one label); stage 2 already counted the samples.
+    """
+    for name, data_dir in (("train", Path(train_dir)), ("valid", Path(valid_dir))):
+        lengths = read_kaldi_map(data_dir / "utt2num_samples")
+        if set(lengths) != set(read_kaldi_map(data_dir / "text")):
+            raise DataDirError(f"{data_dir / 'utt2num_samples'}: ids differ from {data_dir / 'text'} (rerun stage 2)")
+        out = Path(stats_dir) / name
+        _write_text_atomic(out / "speech_shape", "".join(f"{u} {n}\n" for u, n in sorted(lengths.items())))
+        _write_text_atomic(out / "label_shape", "".join(f"{u} 1\n" for u in sorted(lengths)))
 
 
 def _labels(text_file: Path) -> Dict[str, str]:
@@ -235,6 +253,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--out", required=True)
     p = sub.add_parser("results", help="stage 8: RESULTS.md")
     p.add_argument("--exp", required=True)
+    p = sub.add_parser("shapes", help="stage 5: shape files from the clip lengths")
+    p.add_argument("--train_dir", required=True)
+    p.add_argument("--valid_dir", required=True)
+    p.add_argument("--output_dir", required=True)
     p = sub.add_parser("cv_summary", help="mean accuracy over folds")
     p.add_argument("--exp", action="append", required=True)
     p.add_argument("--output", required=True)
@@ -251,6 +273,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         elif args.command == "score":
             m = score_predictions(args.ref, args.hyp, args.out)
             print(f"{args.hyp}: accuracy {m['accuracy']:.2f}% ({m['correct']}/{m['clips']})")
+        elif args.command == "shapes":
+            write_shape_files(args.train_dir, args.valid_dir, args.output_dir)
         elif args.command == "results":
             print(write_results(args.exp).read_text())
         else:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Audio classification driver for espnet-mixrep (ESPnet cls1 stage layout).
-#  1 data prep (local/data.sh)          5 collect stats (espnet2 cls_train --collect_stats)
+#  1 data prep (local/data.sh)          5 shape files / collect stats (--espnet_stats true)
 #  2 format + clip checks (dump/raw)    6 training
 #  3 (reserved: ESPnet's filtering; clips are checked in stage 2)
 #  4 class token list + label checks    7 inference (multi-crop)   8 scoring, RESULTS.md
@@ -21,6 +21,8 @@ token_list=""
 cls_config=""; cls_args=""; cls_tag=""
 inference_model=valid.acc.best.pth
 inference_args=""
+espnet_stats=false      # true: stage 5 runs ESPnet's collect-stats (needed for global_mvn)
+eval_valid=true         # stages 7-8 also decode and score the validation set
 
 help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets '<sets>' --cls_config <yaml> [options]
 Options (--name value):
@@ -34,6 +36,8 @@ Options (--name value):
   --cls_config/--cls_args/--cls_tag   training config, extra options, exp name
   --inference_model      checkpoint to decode with (${inference_model}; latest.pth = last epoch)
   --inference_args       extra options for cls_inference
+  --espnet_stats         stage 5 via ESPnet's collect-stats instead of shape files from clip lengths (${espnet_stats})
+  --eval_valid           decode and score the validation set too (${eval_valid})
   --dumpdir/--expdir     (${dumpdir}/${expdir})"
 
 while [ $# -gt 0 ]; do
@@ -95,7 +99,13 @@ _data_opts() {  # train/valid data options shared by stages 5 and 6
          "--token_list ${token_list} --token_type word"
 }
 
-if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && ! "${espnet_stats}"; then
+    # Raw waveforms without feature normalisation: collect-stats would only
+    # produce the shape files, and stage 2 already counted the samples.
+    log "Stage 5: shape files from clip lengths -> ${cls_stats_dir}"
+    ${stages_py} shapes --train_dir "${data_feats}/${train_set}" --valid_dir "${data_feats}/${valid_set}" \
+        --output_dir "${cls_stats_dir}"
+elif [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     log "Stage 5: collect stats -> ${cls_stats_dir}"
     _logdir="${cls_stats_dir}/logdir"
     mkdir -p "${_logdir}"
@@ -117,10 +127,13 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
         --resume true --output_dir "${cls_exp}" ${cls_args}
 fi
 
+eval_sets="${test_sets}"
+"${eval_valid}" && eval_sets="${valid_set} ${test_sets}"
+
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     log "Stage 7: inference with ${cls_exp}/${inference_model}"
     _ngpu=$([ "${ngpu}" -gt 0 ] && echo 1 || echo 0)
-    for dset in ${valid_set} ${test_sets}; do
+    for dset in ${eval_sets}; do
         _dir="${cls_exp}/cls_${dset}"
         rm -rf "${_dir}/output.tmp"
         # shellcheck disable=SC2086
@@ -139,7 +152,7 @@ fi
 
 if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     log "Stage 8: scoring"
-    for dset in ${valid_set} ${test_sets}; do
+    for dset in ${eval_sets}; do
         ${stages_py} score --ref "${data_feats}/${dset}/text" --hyp "${cls_exp}/cls_${dset}/text" \
             --out "${cls_exp}/cls_${dset}/scoring"
     done
