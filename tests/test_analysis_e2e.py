@@ -196,6 +196,9 @@ def test_bad_inputs_get_clear_errors_before_any_output(workspace, caplog) -> Non
     message = _run_expecting_error(base + ["--labels", f"name=phone,ctm={ctm}"], caplog)
     assert f"{ctm}:2: unit 'IY' of 'george-0-00' ends at" in message and "past the audio's end" in message
 
+    message = _run_expecting_error(base + ["--labels", f"name=word,utt={probe / 'text'},k=500"], caplog)
+    assert "label set 'word': k=500 clusters, but k-means needs between 2 and the 128 training units" in message
+
     message = _run_expecting_error(base + ["--labels", f"name=word,utt={probe / 'text'}", "--layers", "0,7"], caplog)
     assert "model 'baseline' has no layer [7]: it has 3 layers (0=embed, 1=block1, 2=block2)" in message
 

@@ -59,6 +59,12 @@ def load_label_sets(label_specs: Sequence[str], audio: AudioSource, options: Ana
                 f"{label_set.source}: label set {label_set.name!r} has {len(label_set.units)} units; "
                 f"the {options.n_parts}-part split needs at least {2 * options.n_parts}"
             )
+        n_train = len(label_set.units) * (options.n_parts - 2) // options.n_parts
+        if label_set.n_clusters is not None and not 2 <= label_set.n_clusters <= n_train:
+            raise LabelError(
+                f"label set {label_set.name!r}: k={label_set.n_clusters} clusters, but k-means needs "
+                f"between 2 and the {n_train} training units"
+            )
         label_sets.append(label_set)
     return label_sets
 
