@@ -1,6 +1,7 @@
 """egs2/wsj_mixrep end to end on a generated WSJ corpus: stages 1-5 (data prep,
-format, filter, char tokens with <NOISE>), then 10-13 with a tiny MixRep
-config on CPU (collect stats, one epoch, decoding eval92, scoring)."""
+format, filter, char tokens with <NOISE>), then 6-13 with tiny configs on CPU:
+the character LM (local/train_lm.sh), MixRep training (collect stats, one
+epoch), decoding eval92 with the LM, scoring."""
 
 from __future__ import annotations
 
@@ -34,13 +35,21 @@ def test_wsj_recipe_stages_1_to_13(tmp_path):
 
     seconds, cpu, _ = run_recipe(
         recipe,
-        ["--stage", "10", "--stop_stage", "13", *COMMON, "--inference_nj", "1", "--test_sets", "test_eval92",
+        ["--stage", "6", "--stop_stage", "13", *COMMON, "--inference_nj", "1", "--test_sets", "test_eval92",
+         "--lm_config", "conf/tuning/train_lm_tiny.yaml",
          "--asr_config", "conf/tuning/train_asr_mixrep_tiny.yaml", "--inference_config", "conf/decode_asr_tiny.yaml"],
-        "stages_10_13.log",
+        "stages_6_13.log",
     )  # fmt: skip
-    print(f"WSJ stages 10-13: {seconds:.1f} s wall, {cpu:.1f} s CPU")
+    print(f"WSJ stages 6-13: {seconds:.1f} s wall, {cpu:.1f} s CPU")
+    lm_exp = recipe / "exp" / "lm_train_lm_tiny_en_char"
+    assert (lm_exp / "valid.loss.ave.pth").exists()
+    # the LM saw the si284 transcripts and the WSJ1 LM text
+    lm_text = (recipe / "exp" / "lm_stats_en_char" / "data" / "train.txt").read_text().splitlines()
+    assert len(lm_text) == 12 + len(corpus.lm_lines)
     exp = next((recipe / "exp").glob("asr_train_asr_mixrep_tiny_*"))
-    decode = next(exp.glob("decode_*/test_eval92"))
+    decode = next(exp.glob("decode_asr_tiny_lm_lm_train_lm_tiny_en_char_*/test_eval92"))
     assert len(read_kaldi_map(decode / "text", allow_empty_value=True)) == 3
+    inference_log = next(decode.parent.glob("test_eval92.logdir/asr_inference.1.log")).read_text()
+    assert "TransformerLM" in inference_log and "for lm" in inference_log  # the LM scored the beam
     results = (exp / "RESULTS.md").read_text()
     assert "test_eval92" in results and "WER" in results
