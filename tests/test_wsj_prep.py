@@ -81,3 +81,18 @@ def test_missing_corpus_directories(tmp_path):
         prepare_wsj(tmp_path / "nope0", None, tmp_path / "data")
     assert "WSJ0 directory not found" in str(err.value) and "WSJ1 directory not found" in str(err.value)
     assert not (tmp_path / "data").exists()
+
+
+def test_shorten_audio_without_sph2pipe_is_reported(wsj, tmp_path, monkeypatch):
+    broken = tmp_path / "ldc"
+    shutil.copytree(wsj.wsj0, broken / "wsj0")
+    target = broken / "wsj0" / "11-14.1" / "wsj0" / "si_et_20" / "440" / "440c0201.wv1"
+    header = target.read_bytes()[:1024].replace(b"sample_coding -s3 pcm", b"sample_coding -s26 pcm,embedded-shorten-v2.00")
+    target.write_bytes(header.replace(b"end_head", b"end_head", 1)[:1024] + b"ajkg\x02")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
+    with pytest.raises(WsjCorpusError) as err:
+        prepare_wsj(broken / "wsj0", wsj.wsj1, tmp_path / "data")
+    message = str(err.value)
+    assert "440c0201.wv1: shorten-compressed SPHERE and no sph2pipe on PATH" in message
+    assert "make -C <kaldi>/tools sph2pipe" in message
+    assert not (tmp_path / "data").exists()

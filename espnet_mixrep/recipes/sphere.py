@@ -18,7 +18,7 @@ import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Dict, Optional, Tuple, Union
+from typing import BinaryIO, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -299,6 +299,11 @@ def check_sphere_readable(path: PathLike) -> Optional[str]:
     if header.is_shorten and sph2pipe_path() is None:
         return f"{path}: shorten-compressed SPHERE and no sph2pipe on PATH"
     return None
+
+
+def shorten_hint(problems: List[str]) -> List[str]:
+    """The one line saying how to get sph2pipe, when any problem is a shorten file without it."""
+    return [f"  {SPH2PIPE_HELP}"] if any("shorten-compressed" in p for p in problems) else []
 
 
 def write_wav_stream(out: BinaryIO, samples: np.ndarray, sample_rate: int) -> None:
