@@ -250,7 +250,15 @@ def make_swbd_corpus(root: Path, conversations: int = 6, utts_per_side: int = 3)
     reference = fx.eval2000_text / "2000_hub5_eng_eval_tr" / "reference"
     reference.mkdir(parents=True)
     pem = [";; hub5e_00.pem (fixture)"]
-    stm = [';; CATEGORY "0" "" ""', ";; LABEL \"O\" \"Overall\" \"Overall\""]
+    stm = [
+        ';; CATEGORY "0" "" ""',
+        ';; LABEL "O" "Overall" "Overall"',
+        ';; CATEGORY "1" "Language" ""',
+        ';; LABEL "en" "English" ""',
+        ';; CATEGORY "2" "Sex" ""',
+        ';; LABEL "F" "Female" ""',
+        ';; LABEL "en-F" "English female" ""',
+    ]
     stm_texts = [
         ["HE IS A", "(%HESITATION) ONE TWO", "THREE (UH) FOUR"],
         ["I'M FINE", "FIVE <B_ASIDE> SIX", "SEVEN (EIGHT-)"],

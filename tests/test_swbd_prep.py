@@ -14,7 +14,7 @@ import soundfile
 from ldc_fixtures import make_swbd_corpus
 
 from espnet_mixrep.recipes.datadir import read_kaldi_map, validate_data_dir
-from espnet_mixrep.recipes.hub5_scoring import score_hub5
+from espnet_mixrep.recipes.hub5_scoring import hubscr_available, score_hub5
 from espnet_mixrep.recipes.sphere import read_sphere
 from espnet_mixrep.recipes.swbd import SwbdCorpusError, prepare_swbd, segment_centiseconds
 
@@ -121,24 +121,41 @@ def test_eval2000(swbd, prepared):
     assert (scoring / "segments").read_text() == (d / "segments").read_text()
 
 
-def test_hub5_scoring_splits_swbd_and_callhome(swbd, prepared, tmp_path):
-    data, _ = prepared
+def _handmade_hyps(swbd, data, path):
     hyps = read_kaldi_map(data / "eval2000" / "text")
     utt = {(u[:3], ref): u for u, ref in swbd.eval_utts.items()}
     hyps[utt["sw_", "HE IS A"]] = "he is the"  # 1 substitution in SWBD
     hyps[utt["en_", "I'M FINE"]] = "i am fine uh"  # I AM == I'M by the glm, UH filtered: correct
     hyps[utt["en_", "FIVE <B_ASIDE> SIX"]] = "five"  # 1 deletion in CallHome
     hyps[utt["en_", "SEVEN (EIGHT-)"]] = "seven eight- um"  # partial word and hesitation filtered: correct
-    hyp_file = tmp_path / "text"
-    hyp_file.write_text("".join(f"{u} {t}\n" for u, t in sorted(hyps.items())))
+    path.write_text("".join(f"{u} {t}\n" for u, t in sorted(hyps.items())))
+    return path
+
+
+def test_hub5_scoring_splits_swbd_and_callhome(swbd, prepared, tmp_path):
+    data, _ = prepared
+    hyp_file = _handmade_hyps(swbd, data, tmp_path / "text")
     results = score_hub5(hyp_file, data / "local" / "eval2000", tmp_path / "score", use_sclite=False)
-    # scored reference words per conversation: 3+2+2 (side A) + 2+2+1 (side B), optional words excluded
     assert (results["swbd"].sub, results["swbd"].dele, results["swbd"].ins) == (1, 0, 0)
     assert (results["callhm"].sub, results["callhm"].dele, results["callhm"].ins) == (0, 1, 0)
     assert results["all"].errors == 2
     assert results["all"].ref_words == results["swbd"].ref_words + results["callhm"].ref_words
-    assert results["swbd"].ref_words == 12 and results["callhm"].ref_words == 12
+    # reference words per conversation: 3+3+3 (side A) + 2+2+2 (side B), the 3 optional ones included as sclite counts them
+    assert results["swbd"].ref_words == 15 and results["callhm"].ref_words == 15
     assert "|callhm|" in (tmp_path / "score" / "result.txt").read_text()
+
+
+@pytest.mark.skipif(not hubscr_available(), reason="hubscr.pl / sclite not on PATH (e.g. Debian package sctk)")
+def test_hub5_python_scoring_matches_hubscr(swbd, prepared, tmp_path):
+    data, _ = prepared
+    hyp_file = _handmade_hyps(swbd, data, tmp_path / "text")
+    ours = score_hub5(hyp_file, data / "local" / "eval2000", tmp_path / "py", use_sclite=False)
+    sclite = score_hub5(hyp_file, data / "local" / "eval2000", tmp_path / "sclite", use_sclite=True)
+    for name in ("all", "swbd", "callhm"):
+        a, b = ours[name], sclite[name]
+        assert (a.sub, a.dele, a.ins, a.sentences) == (b.sub, b.dele, b.ins, b.sentences), name
+        # sclite counts the glm alternative it aligned ("I AM": 2 words), we count the canonical one ("I'M")
+        assert abs(a.ref_words - b.ref_words) <= 1, name
 
 
 def test_partial_corpus_one_error_nothing_written(swbd, tmp_path):

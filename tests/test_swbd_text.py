@@ -118,7 +118,9 @@ def test_select_subset_whole_conversations_nested():
 
 def test_hub5_filters_and_glm(tmp_path):
     assert filter_hyp_words(["uh", "[noise]", "i'm", "<unk>", "fine-", "Um", "[laughter]", "okay"]) == ["I'M", "OKAY"]
-    assert reference_words("(%HESITATION) I'M (UH) FINE <B_ASIDE> (BU-)") == ["I'M", "FINE"]
+    assert reference_words("(%HESITATION) I'M (UH) FINE <B_ASIDE> (BU-)") == [
+        ("%HESITATION", True), ("I'M", False), ("UH", True), ("FINE", False), ("BU-", True)
+    ]
     glm = tmp_path / "x.glm"
     glm.write_text(
         ';; comment\n* name "x"\nUH => %HESITATION / [ ] __ [ ]\n'
@@ -128,6 +130,7 @@ def test_hub5_filters_and_glm(tmp_path):
     normalise = GlmNormaliser(parse_glm(glm))
     assert normalise(["I", "AM", "OK", "UH", "GOING", "TO", "X"]) == ["I'M", "OKAY", "GONNA", "X"]
     assert normalise(["I'M", "OKAY", "GONNA"]) == ["I'M", "OKAY", "GONNA"]
+    assert reference_words("I AM (UH) OK", normalise) == [("I'M", False), ("UH", True), ("OKAY", False)]
 
 
 def test_align_counts():
@@ -137,3 +140,11 @@ def test_align_counts():
     assert (c.sub, c.dele, c.ins) == (0, 3, 0)
     c = align([], ["A"])
     assert (c.sub, c.dele, c.ins, c.sentence_errors) == (0, 0, 1, 1)
+    # optionally deletable words: free when left out, correct when matched, counted in the total
+    ref = [("A", False), ("UH", True), ("B", False), ("BU-", True)]
+    c = align(ref, ["A", "B"])
+    assert (c.sub, c.dele, c.ins, c.ref_words) == (0, 0, 0, 4)
+    c = align(ref, ["A", "UH", "B"])
+    assert (c.sub, c.dele, c.ins) == (0, 0, 0)
+    c = align(ref, ["B"])
+    assert (c.sub, c.dele, c.ins) == (0, 1, 0)

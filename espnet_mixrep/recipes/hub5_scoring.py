@@ -10,9 +10,13 @@ and ``sclite`` are on PATH. Otherwise our equivalent runs: the glm's
 unconditional rules map every alternative spelling to one canonical form on
 both sides (so "I AM" and "I'M" match as the glm's alternation lets them),
 words the glm maps to %HESITATION are dropped, optionally deletable reference
-words (in parentheses) are dropped, and each stm segment is aligned with the
-hypothesis of the utterance cut from it (the eval2000 utterances are exactly
-the stm segments) by word-level edit distance.
+words (in parentheses) may be left out at no cost and count in the word total
+as in sclite, and each stm segment is aligned with the hypothesis of the
+utterance cut from it (the eval2000 utterances are exactly the stm segments)
+by word-level edit distance. (sclite aligns each conversation side as a whole
+through the ctm times, so words near segment edges may align differently, and
+counts the glm alternative it aligned in the word total, e.g. "I AM" as two
+words where we count the canonical "I'M" as one.)
 """
 
 from __future__ import annotations
@@ -103,14 +107,27 @@ class GlmNormaliser:
         return out
 
 
-def reference_words(text: str) -> List[str]:
-    """stm words -> scored reference words: optional (parenthesised) words and <markers> dropped."""
-    words = []
+def reference_words(text: str, normalise: Optional[GlmNormaliser] = None) -> List[Tuple[str, bool]]:
+    """stm words -> [(word, optional)]: parenthesised words are optionally deletable
+    (sclite's convention), <markers> are dropped; the glm normalises the runs of
+    scored words between optional ones."""
+    out: List[Tuple[str, bool]] = []
+    run: List[str] = []
+
+    def flush() -> None:
+        out.extend((w, False) for w in (normalise(run) if normalise else run))
+        run.clear()
+
     for word in text.upper().split():
-        if word.startswith("(") or word.startswith("<") or word in ("{", "}", "/"):
+        if word.startswith("<") or word in ("{", "}", "/"):
             continue
-        words.append(word)
-    return words
+        if word.startswith("(") and word.endswith(")"):
+            flush()
+            out.append((word[1:-1], True))
+        else:
+            run.append(word)
+    flush()
+    return out
 
 
 # --------------------------------------------------------------------------- alignment
@@ -136,22 +153,30 @@ class ErrorCounts:
         return 100.0 * self.errors / max(self.ref_words, 1)
 
 
-def align(ref: Sequence[str], hyp: Sequence[str]) -> ErrorCounts:
-    """Levenshtein alignment (unit costs) -> substitution / deletion / insertion counts."""
-    # cost, sub, del, ins per cell; ties prefer fewer substitutions like sclite's DP.
+def align(ref: Sequence[Union[str, Tuple[str, bool]]], hyp: Sequence[str]) -> ErrorCounts:
+    """Levenshtein alignment (unit costs) -> substitution / deletion / insertion counts.
+
+    Reference items may be (word, optional): an optional word left out costs
+    nothing and counts as correct, as in sclite; every reference word counts
+    in the word total.
+    """
+    items = [(r, False) if isinstance(r, str) else r for r in ref]
+    # (cost, sub, del, ins) per cell; min() breaks cost ties by fewer substitutions.
     prev = [(j, 0, 0, j) for j in range(len(hyp) + 1)]
-    for i in range(1, len(ref) + 1):
-        cur = [(i, 0, i, 0)]
+    for i in range(1, len(items) + 1):
+        word, optional = items[i - 1]
+        skip = 0 if optional else 1
+        cur = [(prev[0][0] + skip, 0, prev[0][2] + skip, 0)]
         for j in range(1, len(hyp) + 1):
-            same = ref[i - 1] == hyp[j - 1]
+            same = word == hyp[j - 1]
             d = prev[j - 1]
             diag = (d[0] + (0 if same else 1), d[1] + (0 if same else 1), d[2], d[3])
-            up = (prev[j][0] + 1, prev[j][1], prev[j][2] + 1, prev[j][3])
+            up = (prev[j][0] + skip, prev[j][1], prev[j][2] + skip, prev[j][3])
             left = (cur[j - 1][0] + 1, cur[j - 1][1], cur[j - 1][2], cur[j - 1][3] + 1)
             cur.append(min(diag, up, left))
         prev = cur
     _, sub, dele, ins = prev[-1]
-    return ErrorCounts(ref_words=len(ref), sub=sub, dele=dele, ins=ins, sentences=1, sentence_errors=int(sub + dele + ins > 0))
+    return ErrorCounts(ref_words=len(items), sub=sub, dele=dele, ins=ins, sentences=1, sentence_errors=int(sub + dele + ins > 0))
 
 
 # --------------------------------------------------------------------------- scoring
@@ -175,7 +200,7 @@ def score_hub5_python(hyp_text: PathLike, stm: PathLike, glm: PathLike) -> Dict[
     normalise = GlmNormaliser(parse_glm(glm))
     totals = {name: ErrorCounts() for name in SUBSETS}
     for utt_id, (side, text) in sorted(read_stm_segments(stm).items()):
-        ref = normalise(reference_words(text))
+        ref = reference_words(text, normalise)
         hyp = normalise(filter_hyp_words(hyps.get(utt_id, "").split()))
         counts = align(ref, hyp)
         for name, prefix in SUBSETS.items():
