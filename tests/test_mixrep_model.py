@@ -205,7 +205,7 @@ def test_hidden_mix_keeps_frames_beyond_both_lengths_masked():
     assert not mask[1, int(valid[1]):].any()
 
 
-@pytest.mark.parametrize("dtype", [torch.bfloat16])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("layer", [0, 2])
 def test_no_nan_under_cpu_autocast(dtype, layer):
     speech, speech_lens, text, text_lens = batch()
