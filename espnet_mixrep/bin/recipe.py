@@ -175,7 +175,7 @@ def get_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("token_list", help="stage 5")
     p.add_argument("--text", required=True)
-    p.add_argument("--token_type", required=True, choices=["bpe", "char", "word"])
+    p.add_argument("--token_type", required=True, choices=["bpe", "char"])
     p.add_argument("--out_dir", required=True)
     p.add_argument("--nbpe", type=int, default=30)
     p.add_argument("--bpemode", default="unigram")

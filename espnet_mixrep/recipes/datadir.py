@@ -160,7 +160,7 @@ def _same_keys(path_a: Path, a: Dict[str, str], path_b: Path, b: Dict[str, str])
             parts.append(f"{len(only_a)} ids only in {path_a} (e.g. {only_a[:3]})")
         if only_b:
             parts.append(f"{len(only_b)} ids only in {path_b} (e.g. {only_b[:3]})")
-        raise DataDirError("utterance ids do not match: " + "; ".join(parts))
+        raise DataDirError(f"utterance ids do not match between {path_a} and {path_b}: " + "; ".join(parts))
 
 
 def fix_data_dir(data_dir: PathLike) -> Dict[str, int]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
 from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map
-
-SPECIAL_SYMBOLS = ["<blank>:0", "<unk>:1", "<sos/eos>:-1"]
-
 
 def make_token_list(
     text_file: PathLike,
@@ -23,49 +21,49 @@ def make_token_list(
     cleaner: Optional[str] = None,
 ) -> Path:
     """Write ``out_dir/<token_type>[_<bpemode><nbpe>]/tokens.txt`` (and
-    ``bpe.model`` for BPE) from a Kaldi ``text`` file; return the token list path."""
-    from espnet2.bin.tokenize_text import tokenize
+    ``bpe.model`` for BPE) from a Kaldi ``text`` file; return the token list path.
 
+    Same list as ``espnet2.bin.tokenize_text --write_vocabulary true`` with
+    ``--add_symbol <blank>:0 --add_symbol <unk>:1 --add_symbol <sos/eos>:-1``
+    (tokens by descending count, ties in order of first appearance). ESPnet's
+    tokenizer classes are used directly: ``build_tokenizer`` would import the
+    phoneme tokenizers (g2p_en, nltk), seconds of start-up for nothing here.
+    """
     texts = read_kaldi_map(text_file)
     if token_type == "bpe":
         token_dir = Path(out_dir) / f"bpe_{bpemode}{nbpe}"
-    elif token_type in ("char", "word"):
+    elif token_type == "char":
         token_dir = Path(out_dir) / token_type
     else:
-        raise ValueError(f"--token_type must be bpe, char or word, got '{token_type}'")
+        raise ValueError(f"--token_type must be bpe or char, got '{token_type}'")
     token_dir.mkdir(parents=True, exist_ok=True)
-    bpemodel = None
+    if cleaner:
+        from espnet2.text.cleaner import TextCleaner
+
+        clean = TextCleaner(cleaner)
+        texts = {k: clean(v) for k, v in texts.items()}
     if token_type == "bpe":
-        bpemodel = str(token_dir / "bpe.model")
+        from espnet2.text.sentencepiece_tokenizer import SentencepiecesTokenizer
+
         _train_sentencepiece(list(texts.values()), token_dir, nbpe, bpemode, text_file)
+        tokenizer = SentencepiecesTokenizer(str(token_dir / "bpe.model"))
+    else:
+        from espnet2.text.char_tokenizer import CharTokenizer
+
+        tokenizer = CharTokenizer(
+            non_linguistic_symbols=str(non_linguistic_symbols) if non_linguistic_symbols else None, space_symbol="<space>"
+        )
+    counts: Counter = Counter()
+    for text in texts.values():
+        counts.update(tokenizer.text2tokens(text))
+    vocabulary = [token for token, _ in sorted(counts.items(), key=lambda item: -item[1])]
+    tokens = ["<blank>", "<unk>"] + [t for t in vocabulary if t not in ("<blank>", "<unk>", "<sos/eos>")] + ["<sos/eos>"]
 
     token_list = token_dir / "tokens.txt"
     fd, tmp_name = tempfile.mkstemp(prefix=".tokens.", dir=token_dir)
-    os.close(fd)
-    try:
-        tokenize(
-            input=str(text_file),
-            output=tmp_name,
-            field="2-",
-            delimiter=None,
-            token_type=token_type,
-            space_symbol="<space>",
-            non_linguistic_symbols=str(non_linguistic_symbols) if non_linguistic_symbols else None,
-            bpemodel=bpemodel,
-            log_level="WARNING",
-            write_vocabulary=True,
-            vocabulary_size=0,
-            remove_non_linguistic_symbols=False,
-            cutoff=0,
-            add_symbol=list(SPECIAL_SYMBOLS),
-            cleaner=cleaner,
-            g2p=None,
-            add_nonsplit_symbol=[],
-        )
-        os.replace(tmp_name, token_list)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("".join(t + "\n" for t in tokens))
+    os.replace(tmp_name, token_list)
     return token_list
 
 

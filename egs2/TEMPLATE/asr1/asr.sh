@@ -225,7 +225,6 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     [ "${audio_format}" = wav ] || fail "--audio_format ${audio_format}: only wav is supported"
     for dset in "${train_set}" "${valid_set}" ${test_sets}; do
         if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then out=${data_feats}/org/${dset}; else out=${data_feats}/${dset}; fi
-        ${python} -m espnet_mixrep.bin.recipe fix_data_dir "data/${dset}"
         ${python} -m espnet_mixrep.bin.recipe format "data/${dset}" "${out}" --fs "${fs_hz}" --nj "${nj}"
     done
 fi
