@@ -33,7 +33,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -280,7 +280,6 @@ class SwbdCorpus:
     sph: Dict[str, Path]  # sw02001 -> audio
     trans_files: List[Path]
     dictionary: Path
-    problems: List[str] = field(default_factory=list)
 
 
 @dataclass
