@@ -3,9 +3,18 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 
-from espnet_mixrep.recipes.wsj import WsjCorpusError, normalise_wsj_transcript, normalise_wsj_word, parse_dot_file, read_ndx
+from espnet_mixrep.recipes.wsj import (
+    WsjCorpusError,
+    lm_text_lines,
+    normalise_wsj_transcript,
+    normalise_wsj_word,
+    parse_dot_file,
+    read_ndx,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +70,31 @@ def test_dot_and_ndx_parsers(tmp_path):
     ndx.write_text("garbage line\n")
     with pytest.raises(WsjCorpusError, match="tr_s_wv1.ndx:1"):
         read_ndx(ndx)
+
+
+def _compress_literals(data: bytes) -> bytes:
+    """A Unix compress (.Z) stream of literal 9-bit LZW codes (valid while under 255 codes)."""
+    assert len(data) < 255
+    bits = 0
+    nbits = 0
+    out = bytearray(b"\x1f\x9d\x90")  # magic, block mode, 16-bit maximum
+    for byte in data:
+        bits |= byte << nbits
+        nbits += 9
+        while nbits >= 8:
+            out.append(bits & 0xFF)
+            bits >>= 8
+            nbits -= 8
+    if nbits:
+        out.append(bits & 0xFF)
+    return bytes(out)
+
+
+def test_lm_text_lines_from_gzip_compress_and_plain(tmp_path):
+    body = "<art.870102.0001>\n<p>\n<s>\nthe market rose\n</s>\n</p>\n"
+    (tmp_path / "870102.z").write_bytes(_compress_literals(body.encode()))
+    with gzip.open(tmp_path / "880102.z", "wt") as f:
+        f.write("shares fell\n<s>\n")
+    (tmp_path / "890102").write_text("Prices held\n\n")
+    files = [tmp_path / "870102.z", tmp_path / "880102.z", tmp_path / "890102"]
+    assert list(lm_text_lines(files)) == ["THE MARKET ROSE", "SHARES FELL", "PRICES HELD"]

@@ -282,14 +282,14 @@ def check_wsj_corpus(wsj0: Optional[PathLike], wsj1: Optional[PathLike], lm_text
 
 # --------------------------------------------------------------------------- LM text
 def read_compressed_text(path: Path) -> Iterator[str]:
-    """Lines of a WSJ LM text file: gzip, Unix compress (.z / .Z, via gzip -dc) or plain."""
+    """Lines of a WSJ LM text file: gzip, Unix compress / pack (.z, .Z, via gzip -dc) or plain."""
     with open(path, "rb") as f:
         magic = f.read(2)
     if magic == b"\x1f\x8b":
         with gzip.open(path, "rt", encoding="latin-1") as f:
             yield from f
-    elif magic == b"\x1f\x9d":
-        # LZW (compress): Python has no decoder, gzip does.
+    elif magic in (b"\x1f\x9d", b"\x1f\x1e"):
+        # compress (LZW) or pack (Huffman): Python has no decoder, gzip (zcat) does.
         out = subprocess.run(["gzip", "-dc", str(path)], check=True, capture_output=True).stdout
         yield from out.decode("latin-1").splitlines()
     else:
