@@ -1,7 +1,8 @@
 """Small corpora in the real LDC layouts, for the WSJ and Switchboard recipe tests.
 
-Audio is real SPHERE: 16 kHz PCM .wv1 for WSJ, two-channel 8 kHz u-law .sph
-for Switchboard and Hub5 eval2000. The speech is FSDD digit recordings
+Audio is real SPHERE: 16 kHz .wv1 for WSJ (WSJ0 plain PCM, WSJ1
+shorten-compressed as on the LDC discs), two-channel 8 kHz u-law .sph for
+Switchboard and Hub5 eval2000. The speech is FSDD digit recordings
 (upsampled) when FSDD is present, otherwise synthesized tones (the tests that
 use these corpora check data layouts and the pipeline, not recognition).
 """
@@ -17,6 +18,8 @@ import numpy as np
 import soundfile
 
 from conftest import find_fsdd_dir
+from shorten_encoder import encode_shorten
+
 from espnet_mixrep.recipes.sphere import resample_int16, write_sphere
 from espnet_mixrep.recipes.swbd import hub5_utterance_id
 
@@ -78,10 +81,23 @@ class WsjFixture:
     lm_lines: List[str] = field(default_factory=list)
 
 
+def write_shorten_sphere(path: Path, samples: np.ndarray, rate: int) -> None:
+    """A shorten-compressed 16-bit PCM SPHERE file, as most WSJ .wv1 files are."""
+    fields = [
+        ("sample_count", "-i", len(samples)), ("sample_rate", "-i", rate), ("channel_count", "-i", 1),
+        ("sample_n_bytes", "-i", 2), ("sample_byte_format", "-s2", "10"),
+        ("sample_coding", "-s26", "pcm,embedded-shorten-v2.00"),
+    ]  # fmt: skip
+    header = "NIST_1A\n   1024\n" + "".join(f"{k} {t} {v}\n" for k, t, v in fields) + "end_head\n"
+    path.write_bytes(header.encode().ljust(1024, b" ") + encode_shorten(np.asarray(samples)[:, None]))
+
+
 def _wsj_utterances(
-    source: SpeechSource, disc: Path, subdir: str, speaker: str, n: int, start: int, dot_dir: Optional[Path]
+    source: SpeechSource, disc: Path, subdir: str, speaker: str, n: int, start: int, dot_dir: Optional[Path],
+    shorten: bool = False,
 ) -> Tuple[List[str], Dict[str, str], Dict[str, str]]:
-    """Write n .wv1 files of one speaker and its .dot file; -> (relative paths, raw texts, expected texts)."""
+    """Write n .wv1 files of one speaker (shorten-compressed or plain PCM) and its .dot file;
+    -> (relative paths, raw texts, expected texts)."""
     audio_dir = disc / subdir / speaker
     audio_dir.mkdir(parents=True, exist_ok=True)
     session = f"{speaker}c02"
@@ -89,7 +105,11 @@ def _wsj_utterances(
     for i in range(n):
         utt = f"{session}{i + 1:02d}"
         digits = [(start + i + k) % 10 for k in range(1 + (start + i) % 3)]
-        write_sphere(audio_dir / f"{utt}.wv1", source.utterance(digits, start + i), 16000)
+        audio = source.utterance(digits, start + i)
+        if shorten:
+            write_shorten_sphere(audio_dir / f"{utt}.wv1", audio, 16000)
+        else:
+            write_sphere(audio_dir / f"{utt}.wv1", audio, 16000)
         markup, normalised = WSJ_MARKUP[(start + i) % len(WSJ_MARKUP)]
         words = [DIGITS[d] for d in digits]
         raw[utt] = " ".join(words[:1] + [markup] + words[1:])
@@ -121,14 +141,14 @@ def make_wsj_corpus(root: Path, per_speaker: int = 3) -> WsjFixture:
         if speaker != "401":
             sets["train_si84"].update(exp)
             sets["train_si284"].update(exp)
-    # WSJ1 si_tr_s on 13-1.1 (dot files beside the audio, as in WSJ1).
+    # WSJ1 si_tr_s on 13-1.1 (dot files beside the audio, as in WSJ1), shorten-compressed.
     for speaker in ("46a", "46b"):
-        rel, _, exp = _wsj_utterances(source, wsj1 / "13-1.1", "wsj1/si_tr_s", speaker, per_speaker, counter, None)
+        rel, _, exp = _wsj_utterances(source, wsj1 / "13-1.1", "wsj1/si_tr_s", speaker, per_speaker, counter, None, True)
         counter += per_speaker
         ndx["si_tr_s"] += [f"13_1_1:{r}" for r in rel]
         sets["train_si284"].update(exp)
     # dev93 on 13-16.1, eval92 on 11-14.1 (its index lists files without extension).
-    rel, _, exp = _wsj_utterances(source, wsj1 / "13-16.1", "wsj1/si_dt_20", "4k0", per_speaker, counter, None)
+    rel, _, exp = _wsj_utterances(source, wsj1 / "13-16.1", "wsj1/si_dt_20", "4k0", per_speaker, counter, None, True)
     counter += per_speaker
     ndx["dev93"] += [f"13_16_1:{r}" for r in rel]
     sets["test_dev93"].update(exp)

@@ -79,9 +79,10 @@ def test_two_channel_ulaw(tmp_path):
 
 
 def test_shorten_is_refused_with_instructions(tmp_path, monkeypatch):
-    fields = "sample_count -i 5\nsample_rate -i 16000\nchannel_count -i 1\nsample_n_bytes -i 2\n"
-    fields += "sample_byte_format -s2 01\nsample_coding -s26 pcm,embedded-shorten-v2.00\n"
-    path = tmp_path / "short.wv1"
+    # u-law shorten (our decoder handles 16-bit PCM shorten only)
+    fields = "sample_count -i 5\nsample_rate -i 8000\nchannel_count -i 2\nsample_n_bytes -i 1\n"
+    fields += "sample_byte_format -s1 1\nsample_coding -s27 ulaw,embedded-shorten-v2.00\n"
+    path = tmp_path / "sw02001.sph"
     path.write_bytes(_header(fields) + b"ajkT\x02" + b"\x00" * 20)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ShortenNotSupportedError, match="sph2pipe"):

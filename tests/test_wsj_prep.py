@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -83,16 +85,33 @@ def test_missing_corpus_directories(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-def test_shorten_audio_without_sph2pipe_is_reported(wsj, tmp_path, monkeypatch):
+def test_undecodable_shorten_without_sph2pipe_is_reported(wsj, tmp_path, monkeypatch):
     broken = tmp_path / "ldc"
     shutil.copytree(wsj.wsj0, broken / "wsj0")
-    target = broken / "wsj0" / "11-14.1" / "wsj0" / "si_et_20" / "440" / "440c0201.wv1"
-    header = target.read_bytes()[:1024].replace(b"sample_coding -s3 pcm", b"sample_coding -s26 pcm,embedded-shorten-v2.00")
-    target.write_bytes(header.replace(b"end_head", b"end_head", 1)[:1024] + b"ajkg\x02")
+    ulaw = broken / "wsj0" / "11-14.1" / "wsj0" / "si_et_20" / "440" / "440c0201.wv1"
+    header = ulaw.read_bytes()[:1024].replace(b"sample_coding -s3 pcm", b"sample_coding -s27 ulaw,embedded-shorten-v2.00")
+    ulaw.write_bytes(header[:1024] + b"ajkg\x02")
+    fake = broken / "wsj0" / "11-14.1" / "wsj0" / "si_et_20" / "440" / "440c0202.wv1"
+    header = fake.read_bytes()[:1024].replace(b"sample_coding -s3 pcm", b"sample_coding -s26 pcm,embedded-shorten-v2.00")
+    fake.write_bytes(header[:1024] + b"\0" * 64)
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
     with pytest.raises(WsjCorpusError) as err:
         prepare_wsj(broken / "wsj0", wsj.wsj1, tmp_path / "data")
     message = str(err.value)
-    assert "440c0201.wv1: shorten-compressed SPHERE and no sph2pipe on PATH" in message
+    assert "440c0201.wv1: shorten-compressed SPHERE (ulaw,embedded-shorten-v2.00) and no sph2pipe on PATH" in message
+    assert "440c0202.wv1: says pcm,embedded-shorten-v2.00 but holds no shorten stream" in message
     assert "make -C <kaldi>/tools sph2pipe" in message
     assert not (tmp_path / "data").exists()
+
+
+def test_shorten_wv1_decoded_without_sph2pipe(wsj, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # no sph2pipe
+    prepare_wsj(wsj.wsj0, wsj.wsj1, tmp_path / "data", lm_text=False)
+    entry = read_kaldi_map(tmp_path / "data" / "test_dev93" / "wav.scp")["4k0c0201"]
+    assert entry.endswith("|") and "sph2wav" in entry  # shorten: through our decoder
+    wav = subprocess.run(entry[:-1], shell=True, capture_output=True, check=True).stdout
+    audio, rate = soundfile.read(io.BytesIO(wav), dtype="int16")
+    source = next(wsj.wsj1.rglob("4k0c0201.wv1"))
+    assert b"embedded-shorten" in source.read_bytes()[:1024]
+    expected, _ = read_sphere(source, channel=1)
+    assert rate == 16000 and len(audio) > 1000 and np.array_equal(audio, expected)

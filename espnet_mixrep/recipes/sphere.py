@@ -2,10 +2,12 @@
 u-law reading, WAV output and the wav.scp command that decodes a file.
 
 LDC ships many SPHERE files shorten-compressed (``sample_coding`` containing
-``embedded-shorten``). Those need ``sph2pipe``; when it is on PATH the wav.scp
-entries use it for every file (as Kaldi / ESPnet recipes do). Without it our
-own reader handles plain PCM and u-law files and names the shorten-compressed
-ones in a clear error that says how to get ``sph2pipe``.
+``embedded-shorten``). When ``sph2pipe`` is on PATH the wav.scp entries use
+it for every file (as Kaldi / ESPnet recipes do). Without it our own reader
+handles PCM and u-law files and 16-bit PCM shorten (WSJ, through
+:mod:`espnet_mixrep.recipes.shorten`, pure Python and much slower than
+sph2pipe); other shorten files (e.g. u-law) are named in a clear error that
+says how to get ``sph2pipe``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import BinaryIO, Dict, List, Optional, Tuple, Union
 
 import numpy as np
+
+from espnet_mixrep.recipes.shorten import ShortenError, decode_shorten
 
 PathLike = Union[str, os.PathLike]
 
@@ -141,16 +145,30 @@ def linear_to_ulaw(samples: np.ndarray) -> np.ndarray:
     return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
 
 
+def shorten_decodable(header: SphereHeader) -> bool:
+    """Our shorten decoder handles 16-bit PCM (WSJ); other shorten codings need sph2pipe."""
+    return header.coding.split(",")[0] == "pcm" and header.sample_n_bytes == 2
+
+
 def decode_sphere_bytes(data: bytes, name: str = "<bytes>") -> Tuple[np.ndarray, int]:
     """Decode a whole SPHERE file held in memory -> (int16 [samples, channels], rate)."""
     header = parse_sphere_header(data, name)
-    if header.is_shorten:
-        raise ShortenNotSupportedError(
-            f"{name}: SPHERE file is shorten-compressed ({header.coding}); {SPH2PIPE_HELP}"
-        )
     body = data[header.header_size :]
     channels = header.channel_count
-    if header.is_ulaw:
+    if header.is_shorten:
+        if not shorten_decodable(header):
+            raise ShortenNotSupportedError(
+                f"{name}: SPHERE file is shorten-compressed ({header.coding}), which our decoder "
+                f"handles only for 16-bit PCM; {SPH2PIPE_HELP}"
+            )
+        try:
+            samples = decode_shorten(body)
+        except ShortenError as e:
+            raise SphereError(f"{name}: {e}") from None
+        if samples.shape[1] != channels:
+            raise SphereError(f"{name}: shorten stream has {samples.shape[1]} channel(s), header says {channels}")
+        samples = np.clip(samples, -32768, 32767).astype(np.int16).reshape(-1)
+    elif header.is_ulaw:
         samples = ULAW_TO_LINEAR[np.frombuffer(body, dtype=np.uint8)]
     elif header.coding.split(",")[0] == "pcm":
         width = header.sample_n_bytes
@@ -297,7 +315,12 @@ def check_sphere_readable(path: PathLike) -> Optional[str]:
     except (OSError, SphereError) as e:
         return str(e)
     if header.is_shorten and sph2pipe_path() is None:
-        return f"{path}: shorten-compressed SPHERE and no sph2pipe on PATH"
+        if not shorten_decodable(header):
+            return f"{path}: shorten-compressed SPHERE ({header.coding}) and no sph2pipe on PATH"
+        with open(path, "rb") as f:
+            f.seek(header.header_size)
+            if f.read(4) != b"ajkg":
+                return f"{path}: says {header.coding} but holds no shorten stream"
     return None
 
 
