@@ -14,6 +14,7 @@ from espnet_mixrep.registration import register_all
 register_all()
 
 from espnet2.asr.encoder.conformer_encoder import ConformerEncoder  # noqa: E402
+from espnet2.asr.encoder.transformer_encoder import TransformerEncoder  # noqa: E402
 from espnet2.asr.frontend.default import DefaultFrontend  # noqa: E402
 from espnet2.cls.decoder.linear_decoder import LinearDecoder  # noqa: E402
 from espnet2.cls.espnet_model import ESPnetClassificationModel  # noqa: E402
@@ -118,7 +119,7 @@ def test_bad_input_errors() -> None:
         model(**_batch([4000, 5000], [0, 3]))
 
 
-def test_mixing_with_espnet_conformer() -> None:
+def test_mixing_with_espnet_conformer_and_transformer() -> None:
     torch.manual_seed(0)
     frontend = DefaultFrontend(fs=8000, n_fft=256, hop_length=80, n_mels=20)
     encoder = ConformerEncoder(20, output_size=16, attention_heads=2, linear_units=32, num_blocks=2)
@@ -135,6 +136,12 @@ def test_mixing_with_espnet_conformer() -> None:
         model = _model(encoder=encoder, frontend=frontend, mix_mode=mode, mix_layers=layers, crop_length=2000)
         model.train()
         assert torch.isfinite(model(**_batch([2500, 3000], [0, 1]))[0])
+    transformer = TransformerEncoder(20, output_size=16, attention_heads=2, linear_units=32, num_blocks=2)
+    model = _model(encoder=transformer, frontend=frontend, mix_mode="speechmix", mix_layers=[2], crop_length=2000)
+    model.train()
+    loss, _, _ = model(**_batch([2500, 3000, 2200], [0, 1, 2]))
+    loss.backward()
+    assert torch.isfinite(loss)
 
 
 def _cls_args(tmp_path: Path, model: str, model_conf: dict) -> argparse.Namespace:
