@@ -111,6 +111,8 @@ def test_bad_input_errors() -> None:
         _model(mix_mode="cutmix")
     with pytest.raises(ValueError, match="differs from the encoder's input_length"):
         _model(crop_length=3000)
+    with pytest.raises(ValueError, match="sample_rate 16000 differs from the encoder's sample_rate 8000"):
+        _model(sample_rate=16000)
     model = _model(mix_mode="speechmix", mix_layers=[0])
     model.train()
     with pytest.raises(ValueError, match="shorter than a crop of 4000 samples"):
@@ -156,7 +158,8 @@ def _cls_args(tmp_path: Path, model: str, model_conf: dict) -> argparse.Namespac
 
 
 def test_cls_task_honours_model_choice(tmp_path: Path) -> None:
-    args = _cls_args(tmp_path, "speechmix", {"mix_mode": "plain", "mix_layers": [1, 2], "lsm_weight": 0.0})
+    conf = {"mix_mode": "plain", "mix_layers": [1, 2], "lsm_weight": 0.0, "sample_rate": 8000}
+    args = _cls_args(tmp_path, "speechmix", conf)
     model = CLSTask.build_model(args)
     assert type(model) is SpeechMixClassificationModel
     assert model.mix_mode == "plain" and model.mix_layers == [1, 2] and model.vocab_size == 3
@@ -164,4 +167,4 @@ def test_cls_task_honours_model_choice(tmp_path: Path) -> None:
     stock = CLSTask.build_model(_cls_args(tmp_path, "espnet", {}))
     assert type(stock) is ESPnetClassificationModel
     with pytest.raises(ValueError, match=r"layer\(s\) \[9\]"):
-        CLSTask.build_model(_cls_args(tmp_path, "speechmix", {"mix_layers": [9]}))
+        CLSTask.build_model(_cls_args(tmp_path, "speechmix", {"mix_layers": [9], "sample_rate": 8000}))

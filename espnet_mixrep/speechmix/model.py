@@ -120,6 +120,10 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
                     f"mix_layers names layer(s) {bad}, but encoder {type(encoder).__name__} has mix points "
                     f"0..{len(points)} (0 = waveform)"
                 )
+        encoder_rate = getattr(encoder, "sample_rate", None)
+        if encoder_rate is not None and encoder_rate != sample_rate:
+            # The A-weighting of the gain depends on it: catch a config that sets only one.
+            raise ValueError(f"model sample_rate {sample_rate} differs from the encoder's sample_rate {encoder_rate}")
         encoder_length = getattr(encoder, "input_length", None)
         if crop_length is None:
             crop_length = encoder_length
@@ -263,6 +267,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
                 self._mix_plan = None
             logits = self.decoder(encoder_out, encoder_out_lens)
             loss = kl_loss(targets, logits)
+            # With mixing, "acc" counts hits on each row's dominant class.
             acc = (logits.argmax(-1) == targets.argmax(-1)).to(speech.dtype).mean()
         stats = {"loss": loss.detach(), "acc": acc.detach()}
         loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
