@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
         --cls_config) cls_config=$2; shift 2 ;;
         --stage) stage=$2; shift 2 ;;
         --stop_stage) stop_stage=$2; shift 2 ;;
-        --help|-h) sed -n '2,10p' "$0"; exec ./cls.sh --help ;;
+        --help|-h) sed -n '2,7p' "$0"; exec ./cls.sh --help ;;
         *) rest+=("$1"); shift ;;
     esac
 done
