@@ -9,6 +9,7 @@ frontend through the start-up hook).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from espnet_mixrep.bin import l2d_extract, l2d_kmeans, l2d_train
+from espnet_mixrep.bin import l2d_extract, l2d_kmeans, l2d_probe, l2d_train
 from espnet_mixrep.recipes.fsdd_isolated import prepare_fsdd_isolated
 
 L2D_CONFIG = {
@@ -115,11 +116,17 @@ def test_learn2diss_pipeline_and_asr_frontend(fsdd_dir: Path, tmp_path: Path) ->
     joint = work / "exp/joint"
     assert yaml.safe_load((joint / "config.yaml").read_text())["model_conf"]["stage"] == "joint"
 
-    l2d_extract.main(["--config", str(joint / "config.yaml"), "--model", str(joint / "valid.loss.best.pth"),
-                      "--wav_scp", f"{work}/data/test/wav.scp", "--out", f"{work}/emb/test.npz"])
+    for split in ("train", "test"):
+        l2d_extract.main(["--config", str(joint / "config.yaml"), "--model", str(joint / "valid.loss.best.pth"),
+                          "--wav_scp", f"{work}/data/{split}/wav.scp", "--out", f"{work}/emb/{split}.npz"])
     emb = np.load(work / "emb/test.npz")
     assert emb["utterance"].shape == (20, 16) and emb["frames"].shape == (20, 32)
     assert np.isfinite(emb["utterance"]).all() and np.isfinite(float(emb["club_mi"]))
+    l2d_probe.main(["--train_data", f"{work}/data/train", "--test_data", f"{work}/data/test",
+                    "--run", f"joint={work}/emb", "--out_dir", f"{work}/probe"])
+    (row,) = json.loads((work / "probe/probe.json").read_text())
+    accuracies = [row[f"{enc}_{target}"] for enc in ("frames", "utterance") for target in ("digit", "speaker")]
+    assert all(0.0 <= a <= 1.0 for a in accuracies) and np.isfinite(row["club_mi_test_refit_q"])
 
     # the checkpoint as an ASR frontend, through ESPnet's stock entry points
     chars = sorted({c for line in (work / "data/train/text").read_text().splitlines() for c in line.split(" ", 1)[1]} - {" "})

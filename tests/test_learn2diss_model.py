@@ -147,3 +147,18 @@ def test_frontend_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         Learn2DissFrontend(l2d_config=str(config), l2d_model=str(tmp_path / "missing.pth"))
     with pytest.raises(FileNotFoundError, match="Learn2Diss config not found"):
         Learn2DissFrontend(l2d_config=str(tmp_path / "nope.yaml"), l2d_model=str(tmp_path / "missing.pth"))
+
+
+def test_club_lr_scale_gives_q_its_own_learning_rate() -> None:
+    import argparse
+
+    from espnet_mixrep.learn2diss.task import Learn2DissTask
+
+    model = tiny_model("joint")
+    args = argparse.Namespace(optim="adam", optim_conf={"lr": 0.002}, club_lr_scale=5.0, sharded_ddp=False,
+                              exclude_weight_decay=False)
+    (optim,) = Learn2DissTask.build_optimizers(args, model)
+    other, club = optim.param_groups
+    assert other["lr"] == 0.002 and club["lr"] == pytest.approx(0.01)
+    assert {id(p) for p in club["params"]} == {id(p) for p in model.club.parameters()}
+    assert len(other["params"]) + len(club["params"]) == len(list(model.parameters()))

@@ -2,8 +2,9 @@
 
 Writes ``utt_ids``, ``utterance`` (the utterance encoder's embedding, for
 speaker tasks), ``frames`` (the chosen frame-encoder layer averaged over time,
-for content probes) and ``club_mi`` (CLUB's estimate between the two over all
-pairs of the set, with the run's trained q). Example::
+for content probes), ``club_x``/``club_y`` (CLUB's inputs) and ``club_mi``
+(CLUB's estimate between the two over all pairs of the set, with the run's
+trained q). Example::
 
     python -m espnet_mixrep.bin.l2d_extract --config exp/l2d_joint/config.yaml \\
         --model exp/l2d_joint/valid.loss.best.pth --wav_scp data/test/wav.scp --out exp/l2d_joint/emb/test.npz
@@ -61,6 +62,8 @@ def main(cmd: Optional[List[str]] = None) -> None:
         utt_ids=np.array(utt_ids),
         utterance=torch.stack(utterance).numpy(),
         frames=torch.stack(frames).numpy(),
+        club_x=torch.stack(club_x).numpy(),
+        club_y=torch.stack(club_y).numpy(),
         club_mi=np.float64(club_mi),
     )
     os.replace(tmp, args.out)

@@ -12,7 +12,7 @@ from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from espnet2.tasks.abs_task import AbsTask
+from espnet2.tasks.abs_task import AbsTask, optim_classes
 from espnet2.torch_utils.initialize import initialize
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet2.train.class_choices import ClassChoices
@@ -45,6 +45,13 @@ class Learn2DissTask(AbsTask):
             choices=["chainer", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", None],
             help="The initialization method",
         )
+        group.add_argument(
+            "--club_lr_scale",
+            type=float,
+            default=1.0,
+            help="learning rate of CLUB's q relative to the encoders' (a q that lags behind the "
+            "encoders under-estimates the MI they are pushed to minimise)",
+        )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
 
@@ -70,6 +77,23 @@ class Learn2DissTask(AbsTask):
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
         return ("kmeans",)
+
+    @classmethod
+    def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module) -> List[torch.optim.Optimizer]:
+        scale = getattr(args, "club_lr_scale", 1.0)
+        if scale == 1.0 or not isinstance(model, Learn2DissModel):
+            return super().build_optimizers(args, model)
+        if args.sharded_ddp or args.exclude_weight_decay:
+            raise ValueError("--club_lr_scale cannot be combined with --sharded_ddp or --exclude_weight_decay")
+        optim_class = optim_classes.get(args.optim)
+        if optim_class is None:
+            raise ValueError(f"must be one of {list(optim_classes)}: {args.optim}")
+        club_params = list(model.club.parameters())
+        club_ids = {id(p) for p in club_params}
+        other_params = [p for p in model.parameters() if id(p) not in club_ids]
+        base_lr = args.optim_conf.get("lr", optim_class([torch.nn.Parameter(torch.zeros(1))]).defaults["lr"])
+        groups = [{"params": other_params}, {"params": club_params, "lr": base_lr * scale}]
+        return [optim_class(groups, **args.optim_conf)]
 
     @classmethod
     @typechecked

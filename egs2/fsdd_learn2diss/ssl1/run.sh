@@ -47,6 +47,17 @@ data_opts() {  # $1 = train|valid prefix, $2 = set name, $3 = with k-means label
     echo "--$1_data_path_and_name_and_type data/$2/wav.scp,speech,sound"
     if [ "$3" = true ]; then echo "--$1_data_path_and_name_and_type dump/$2/kmeans,kmeans,text_int"; fi
 }
+run_logged() {  # $1 = log file; the rest is the command. Like asr.sh: the full log goes to a file.
+    local logfile=$1; shift
+    mkdir -p "$(dirname "${logfile}")"
+    log "  log: ${logfile}"
+    if ! "$@" > "${logfile}" 2>&1; then
+        tail -n 30 "${logfile}" >&2
+        log "failed: $*"
+        exit 1
+    fi
+}
+
 l2d_data="$(data_opts train train true) $(data_opts valid valid true)"
 l2d_shapes="--train_shape_file exp/l2d_stats/train/speech_shape --valid_shape_file exp/l2d_stats/valid/speech_shape --fold_length 8000"
 
@@ -67,21 +78,21 @@ fi
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     log "Stage 3: collect stats (shape files)"
-    python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --collect_stats true \
+    run_logged exp/l2d_stats/stats.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --collect_stats true \
         --output_dir exp/l2d_stats ${l2d_data} --batch_type unsorted \
         --train_shape_file data/train/wav.scp --valid_shape_file data/valid/wav.scp
 fi
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     log "Stage 4: stage-1 training (encoders alone, ${stage1_epochs} epochs) -> exp/l2d_stage1"
-    python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --max_epoch "${stage1_epochs}" \
+    run_logged exp/l2d_stage1/train.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --max_epoch "${stage1_epochs}" \
         --output_dir exp/l2d_stage1 ${l2d_data} ${l2d_shapes}
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     for w in ${mi_weights}; do
         log "Stage 5: joint training from stage 1, mi_weight=${w} (${joint_epochs} epochs) -> exp/l2d_mi${w}"
-        python -m espnet_mixrep.bin.l2d_train --config "${joint_config}" --max_epoch "${joint_epochs}" \
+        run_logged "exp/l2d_mi${w}/train.log" python -m espnet_mixrep.bin.l2d_train --config "${joint_config}" --max_epoch "${joint_epochs}" \
             --model_conf mi_weight="${w}" --init_param exp/l2d_stage1/valid.loss.best.pth \
             --output_dir "exp/l2d_mi${w}" ${l2d_data} ${l2d_shapes}
     done
@@ -111,7 +122,7 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     python -m espnet2.bin.tokenize_text --token_type char --input data/train/text --field 2- \
         --output dump/token_list/char/tokens.txt --write_vocabulary true \
         --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
-    python -m espnet2.bin.asr_train --config "${asr_config}" --collect_stats true \
+    run_logged exp/asr_stats/stats.log python -m espnet2.bin.asr_train --config "${asr_config}" --collect_stats true \
         --frontend_conf l2d_config="exp/l2d_${asr_l2d_run}/config.yaml" \
         --frontend_conf l2d_model="exp/l2d_${asr_l2d_run}/valid.loss.best.pth" \
         --token_type char --token_list dump/token_list/char/tokens.txt --output_dir exp/asr_stats \
@@ -124,11 +135,11 @@ fi
 
 if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
     log "Stage 9: ASR training (stock espnet2.bin.asr_train) -> ${asr_exp}"
-    python -m espnet2.bin.asr_train --config "${asr_config}" \
+    run_logged "${asr_exp}/train.log" python -m espnet2.bin.asr_train --config "${asr_config}" \
         --frontend_conf l2d_config="exp/l2d_${asr_l2d_run}/config.yaml" \
         --frontend_conf l2d_model="exp/l2d_${asr_l2d_run}/valid.loss.best.pth" \
         --token_type char --token_list dump/token_list/char/tokens.txt --output_dir "${asr_exp}" \
-        --normalize_conf stats_file=exp/asr_stats/train/feats_stats.npz \
+        --normalize global_mvn --normalize_conf stats_file=exp/asr_stats/train/feats_stats.npz \
         --train_data_path_and_name_and_type data/train/wav.scp,speech,sound \
         --train_data_path_and_name_and_type data/train/text,text,text \
         --valid_data_path_and_name_and_type data/valid/wav.scp,speech,sound \
@@ -141,7 +152,7 @@ fi
 if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
     log "Stage 10: decoding data/test (stock espnet2.bin.asr_inference) and WER"
     decode_dir="${asr_exp}/decode_test"
-    python -m espnet2.bin.asr_inference --config "${inference_config}" --ngpu 0 \
+    run_logged "${decode_dir}/decode.log" python -m espnet2.bin.asr_inference --config "${inference_config}" --ngpu 0 \
         --asr_train_config "${asr_exp}/config.yaml" --asr_model_file "${asr_exp}/valid.acc.best.pth" \
         --data_path_and_name_and_type data/test/wav.scp,speech,sound --output_dir "${decode_dir}"
     python - "${decode_dir}/1best_recog/text" data/test/text <<'PY'
