@@ -68,7 +68,7 @@ def print_report(results: List[Tuple[str, str, List[float]]], baseline: str) -> 
     def mean_std(values: List[float]) -> Tuple[float, float]:
         if not values:
             return math.nan, math.nan
-        return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+        return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else math.nan
 
     base = {decoding: mean_std(wers)[0] for name, decoding, wers in results if name == baseline}
     print("\n|config|decoding|seeds|WER per seed|mean WER|std|rel. reduction vs baseline|")
@@ -79,7 +79,8 @@ def print_report(results: List[Tuple[str, str, List[float]]], baseline: str) -> 
         if name != baseline and decoding in base and base[decoding] > 0:
             rel = f"{100.0 * (base[decoding] - mean) / base[decoding]:+.1f}%"
         per_seed = ", ".join(f"{w:.2f}" for w in wers)
-        print(f"|{name}|{decoding}|{len(wers)}|{per_seed}|{mean:.2f}|{std:.2f}|{rel}|")
+        std_text = f"{std:.2f}" if len(wers) > 1 else "n/a (1 seed)"
+        print(f"|{name}|{decoding}|{len(wers)}|{per_seed}|{mean:.2f}|{std_text}|{rel}|")
     print("\nrel. reduction = (baseline mean WER - config mean WER) / baseline mean WER; positive = fewer errors.")
 
 

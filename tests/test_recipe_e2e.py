@@ -111,13 +111,20 @@ def test_stages_1_to_13_resume_after_interruption(trained_recipe) -> None:
     assert "Stage 12" in logs["resume"].stdout and "decoded" in logs["resume"].stdout
 
 
-def test_rerunning_data_stages_is_an_identical_redo(trained_recipe) -> None:
+def test_rerunning_finished_stages_is_an_identical_redo(trained_recipe) -> None:
     recipe, env, _ = trained_recipe
     outputs = sorted((recipe / "dump" / "raw").rglob("*")) + [recipe / "data" / "en_token_list" / "bpe_unigram20" / "tokens.txt"]
     files = [p for p in outputs if p.is_file()]
     before = digest(files)
     asr(recipe, env, "--stage", "1", "--stop_stage", "5")
     assert digest(files) == before
+    # A finished training: the trainer loads the last checkpoint, trains no
+    # epoch and averages the same models again.
+    exp = recipe / "exp" / f"asr_{TAG}"
+    model_before = (exp / "valid.acc.ave.pth").read_bytes()
+    asr(recipe, env, "--stage", "11", "--stop_stage", "11")
+    assert "already reached at max_epoch" in (exp / "train.log").read_text()
+    assert (exp / "valid.acc.ave.pth").read_bytes() == model_before
 
 
 def test_pack_decode_in_fresh_process_and_upload(trained_recipe, tmp_path: Path) -> None:

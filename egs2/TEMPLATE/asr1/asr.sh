@@ -99,7 +99,7 @@ Stages (--stage N --stop_stage M): 1 data prep, 2 speed perturbation, 3 format
 audio, 4 filter, 5 token list, 6-9 LM (not provided), 10 collect stats,
 11 training, 12 decoding, 13 scoring, 14 pack, 15 Hugging Face upload.
 
-Options (defaults in brackets):
+Options (with their defaults):
   --stage ${stage} --stop_stage ${stop_stage}
   --skip_data_prep ${skip_data_prep} --skip_train ${skip_train} --skip_eval ${skip_eval}
   --skip_packing ${skip_packing} --skip_upload_hf ${skip_upload_hf}

@@ -23,7 +23,7 @@ asr_opts=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --help|-h)
-            sed -n '2,12p' "$0" | sed -e 's/^# \{0,1\}//'
+            sed -n '2,11p' "$0" | sed -e 's/^# \{0,1\}//'
             echo "Own options: --stage ${stage} --stop_stage ${stop_stage} --asr_configs \"${asr_configs}\""
             echo "  --inference_configs \"${inference_configs}\" --train_parallel ${train_parallel} --tag_suffix \"${tag_suffix}\" --expdir ${expdir}"
             exit 0 ;;
