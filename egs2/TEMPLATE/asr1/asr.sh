@@ -282,14 +282,22 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
         || fail "collect stats failed; see ${_logdir}/stats.*.log"
     _input_dirs=""
     for i in $(seq "${_nj}"); do _input_dirs+=" --input_dir ${_logdir}/stats.${i}"; done
-    rm -rf "${asr_stats_dir}/train" "${asr_stats_dir}/valid"
+    # Aggregate into a scratch dir and move it in place only when complete:
+    # stage 11 must never find half-written stats.
+    _tmp=${asr_stats_dir}/.aggregate
+    rm -rf "${_tmp}"
     # shellcheck disable=SC2086
-    ${python} -m espnet2.bin.aggregate_stats_dirs ${_input_dirs} --output_dir "${asr_stats_dir}"
+    ${python} -m espnet2.bin.aggregate_stats_dirs ${_input_dirs} --output_dir "${_tmp}"
     # The batch-bins count wants the vocabulary size appended to text shapes.
     _ntok=$(wc -l < "${token_list}")
     for dset in train valid; do
-        awk -v N="${_ntok}" '{ print $0 "," N }' "${asr_stats_dir}/${dset}/text_shape" > "${asr_stats_dir}/${dset}/text_shape.${token_type}"
+        awk -v N="${_ntok}" '{ print $0 "," N }' "${_tmp}/${dset}/text_shape" > "${_tmp}/${dset}/text_shape.${token_type}"
     done
+    for dset in train valid; do
+        rm -rf "${asr_stats_dir:?}/${dset}"
+        mv "${_tmp}/${dset}" "${asr_stats_dir}/${dset}"
+    done
+    rm -rf "${_tmp}"
 fi
 
 if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
