@@ -1,7 +1,7 @@
 """Learn2Diss end to end on a few real FSDD recordings.
 
 k-means labels -> collect stats -> stage-1 and joint training with ESPnet's
-trainer -> utterance embeddings -> the checkpoint as the ``learn2diss``
+trainer -> embeddings and linear probes -> the checkpoint as the ``learn2diss``
 frontend of an ASR model trained and decoded by the stock
 ``python -m espnet2.bin.asr_train`` / ``asr_inference`` (which see the
 frontend through the start-up hook).
