@@ -77,6 +77,8 @@ setup(
         "huggingface_hub",
         # MiniBatchKMeans for the layer-wise MI analysis and Learn2Diss labels.
         "scikit-learn",
+        # ESPnet 202511's classification model imports it (not in espnet's requirements).
+        "torcheval",
     ],
     extras_require={"test": ["pytest"]},
     cmdclass={"build_py": BuildPyWithHook, "editable_wheel": EditableWheelWithHook},
