@@ -75,7 +75,7 @@ def trained(fsdd_dir: Path, tmp_path_factory) -> Path:
     train = write_set(root, "train", [recs / f"{d}_{s}_{i}.wav" for d in range(10) for s in ("george", "jackson")
                                       for i in range(5, 7)])
     valid = write_set(root, "valid", [recs / f"{d}_lucas_{i}.wav" for d in range(0, 10, 2) for i in range(5, 7)])
-    test = write_set(root, "test", [recs / f"{d}_nicolas_0.wav" for d in range(0, 10, 3)])
+    write_set(root, "test", [recs / f"{d}_nicolas_0.wav" for d in range(0, 10, 3)])
     chars = sorted({c for w in DIGITS for c in w})
     (root / "tokens.txt").write_text("\n".join(["<blank>", "<unk>", *chars, "<sos/eos>"]) + "\n")
     (root / "train.yaml").write_text(yaml.safe_dump(CONFIG))

@@ -10,12 +10,10 @@ import io
 import os
 import shutil
 import subprocess
-import tempfile
-from contextlib import contextmanager
 from fractions import Fraction
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -23,26 +21,12 @@ from espnet_mixrep.recipes.datadir import (
     DataDirError,
     PathLike,
     Utterance,
+    atomic_dir,
     read_kaldi_map,
     validate_data_dir,
     write_data_dir,
     write_kaldi_map,
 )
-
-
-@contextmanager
-def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of ``final``; on success it replaces ``final``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        yield tmp
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def read_wav_entry(entry: str, source: str) -> Tuple[np.ndarray, int]:

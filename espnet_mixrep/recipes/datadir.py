@@ -10,15 +10,51 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 PathLike = Union[str, os.PathLike]
 
 
 class DataDirError(ValueError):
     """A data directory (or a corpus file feeding one) is malformed."""
+
+
+@contextmanager
+def atomic_dir(final: PathLike) -> Iterator[Path]:
+    """Yield an empty temporary sibling of ``final``; on success it replaces ``final``.
+
+    An interrupted or failed writer leaves ``final`` as it was (or absent), never
+    half-written, so a rerun cannot trust a partial output.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_text_atomic(path: PathLike, content: str) -> None:
+    """Write a text file through a temporary sibling, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 @dataclass(frozen=True)
@@ -105,21 +141,13 @@ def write_data_dir(data_dir: PathLike, utterances: Iterable[Utterance]) -> None:
     for utt_id in sorted(utt2spk):
         spk2utt.setdefault(utt2spk[utt_id], []).append(utt_id)
 
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.", dir=data_dir.parent))
-    try:
+    with atomic_dir(data_dir) as tmp_dir:
         write_kaldi_map(tmp_dir / "wav.scp", wav_scp)
         write_kaldi_map(tmp_dir / "text", text)
         write_kaldi_map(tmp_dir / "utt2spk", utt2spk)
         write_kaldi_map(tmp_dir / "spk2utt", {s: " ".join(u) for s, u in spk2utt.items()})
         if segments:
             write_kaldi_map(tmp_dir / "segments", segments)
-        if data_dir.exists():
-            shutil.rmtree(data_dir)
-        os.replace(tmp_dir, data_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
 
 
 def validate_data_dir(data_dir: PathLike) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from espnet_mixrep.recipes.audio import atomic_dir
+from espnet_mixrep.recipes.datadir import atomic_dir
 from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map
 
 MERGED_FILES = ("text", "token", "token_int", "score")

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, write_data_dir
+from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, atomic_dir, write_data_dir
 
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
 FSDD_SAMPLE_RATE = 8000
@@ -228,10 +228,8 @@ def prepare_fsdd(
             plans += build_connected_digits(recordings[spk], spk, share, rng, set_name, min_digits, max_digits)
 
         final_wav_dir = (wav_root / set_name).resolve()
-        final_wav_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp_wav_dir = Path(tempfile.mkdtemp(prefix=f".{set_name}.", dir=final_wav_dir.parent))
-        try:
-            utterances = []
+        utterances = []
+        with atomic_dir(final_wav_dir) as tmp_wav_dir:
             for utt_id, text, paths, gaps in plans:
                 pieces = [np.zeros(gaps[0], dtype=np.int16)]
                 for path, gap in zip(paths, gaps[1:]):
@@ -239,12 +237,6 @@ def prepare_fsdd(
                 soundfile.write(str(tmp_wav_dir / f"{utt_id}.wav"), np.concatenate(pieces), FSDD_SAMPLE_RATE, subtype="PCM_16")
                 spk = utt_id.split("-", 1)[0]
                 utterances.append(Utterance(utt_id, spk, text, str(final_wav_dir / f"{utt_id}.wav")))
-            if final_wav_dir.exists():
-                shutil.rmtree(final_wav_dir)
-            os.replace(tmp_wav_dir, final_wav_dir)
-        except BaseException:
-            shutil.rmtree(tmp_wav_dir, ignore_errors=True)
-            raise
         write_data_dir(data_dir / set_name, utterances)
         counts[set_name] = len(utterances)
     return counts

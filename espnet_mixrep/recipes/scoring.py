@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map
+from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map, write_text_atomic
 
 
 @dataclass
@@ -141,12 +140,6 @@ def _summary_table(score: Score, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, content: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(content, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def score_decode_dir(
     decode_dir: PathLike, ref_text: PathLike, utt2spk: Optional[PathLike] = None, bpemodel: Optional[PathLike] = None
 ) -> Dict[str, Score]:
@@ -174,12 +167,12 @@ def score_decode_dir(
         out_dir = decode_dir / f"score_{metric}"
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, texts in (("ref.trn", refs), ("hyp.trn", hyps)):
-            _write_atomic(
+            write_text_atomic(
                 out_dir / name,
                 "".join(f"{' '.join(tokenize(texts[k]))}\t({spk_map.get(k, k.split('-')[0])}-{k})\n" for k in sorted(refs)),
             )
-        _write_atomic(out_dir / "result.txt", _summary_table(score, "hyp.trn") + "\n" + "\n".join(alignment_lines))
-        _write_atomic(
+        write_text_atomic(out_dir / "result.txt", _summary_table(score, "hyp.trn") + "\n" + "\n".join(alignment_lines))
+        write_text_atomic(
             out_dir / "scores.json",
             json.dumps(
                 {"metric": metric, **asdict(score.total), **score.total.percentages()}, indent=1, sort_keys=True
@@ -236,7 +229,7 @@ def exp_results_section(exp_dir: PathLike, display_name: Optional[str] = None) -
 def write_exp_results(exp_dir: PathLike) -> Path:
     exp_dir = Path(exp_dir)
     out = exp_dir / "RESULTS.md"
-    _write_atomic(out, "# RESULTS\n## Environments\n" + "\n".join(_environment_lines()) + "\n\n" + exp_results_section(exp_dir))
+    write_text_atomic(out, "# RESULTS\n## Environments\n" + "\n".join(_environment_lines()) + "\n\n" + exp_results_section(exp_dir))
     return out
 
 
@@ -277,5 +270,5 @@ def write_recipe_results(results_md: PathLike, exp_root: PathLike) -> Path:
     for exp_dir in exps:
         text += exp_results_section(exp_dir, str(exp_dir))
     out = Path(results_md)
-    _write_atomic(out, text)
+    write_text_atomic(out, text)
     return out

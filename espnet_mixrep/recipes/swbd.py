@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from espnet_mixrep.recipes.datadir import DataDirError, Utterance, write_data_dir
+from espnet_mixrep.recipes.datadir import DataDirError, Utterance, write_data_dir, write_text_atomic
 from espnet_mixrep.recipes.sphere import check_sphere_readable, shorten_hint, sphere_wav_command
-from espnet_mixrep.recipes.wsj import _listing, _write_atomic
+from espnet_mixrep.recipes.wsj import _listing
 
 PathLike = Union[str, os.PathLike]
 
@@ -481,7 +481,7 @@ def prepare_eval2000(corpus: Eval2000Corpus, out_dir: PathLike, scoring_dir: Pat
         re.sub(r"<[BE]_ASIDE>", "", line.replace("((", "(", 1))
         for line in corpus.stm.read_text(encoding="latin-1").splitlines()
     ]
-    _write_atomic(scoring_dir / "stm", "\n".join(stm) + "\n")
-    _write_atomic(scoring_dir / "glm", corpus.glm.read_text(encoding="latin-1"))
-    _write_atomic(scoring_dir / "segments", (out_dir / "segments").read_text())
+    write_text_atomic(scoring_dir / "stm", "\n".join(stm) + "\n")
+    write_text_atomic(scoring_dir / "glm", corpus.glm.read_text(encoding="latin-1"))
+    write_text_atomic(scoring_dir / "segments", (out_dir / "segments").read_text())
     return len(utts)

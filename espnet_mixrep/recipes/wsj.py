@@ -20,12 +20,11 @@ import gzip
 import os
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from espnet_mixrep.recipes.datadir import DataDirError, Utterance, write_data_dir
+from espnet_mixrep.recipes.datadir import DataDirError, Utterance, write_data_dir, write_text_atomic
 from espnet_mixrep.recipes.sphere import check_sphere_readable, shorten_hint, sphere_wav_command
 
 PathLike = Union[str, os.PathLike]
@@ -332,21 +331,8 @@ def prepare_wsj(
 
     train = texts.get("train_si284") or next(iter(texts.values()))
     nlsyms = sorted({w for t in train.values() for w in t.split() if "<" in w})
-    _write_atomic(data_dir / "nlsyms.txt", "".join(f"{s}\n" for s in nlsyms))
+    write_text_atomic(data_dir / "nlsyms.txt", "".join(f"{s}\n" for s in nlsyms))
     if lm_text:
         lines = (f"wsj1_lng_{n:07d} {line}\n" for n, line in enumerate(lm_text_lines(corpus.lm_text_files), 1))
-        _write_atomic(data_dir / "local" / "other_text" / "text", "".join(lines))
+        write_text_atomic(data_dir / "local" / "other_text" / "text", "".join(lines))
     return counts
-
-
-def _write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -16,26 +16,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import soundfile
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map, validate_data_dir, write_kaldi_map
+from espnet_mixrep.recipes.datadir import (
+    DataDirError,
+    PathLike,
+    atomic_dir,
+    read_kaldi_map,
+    validate_data_dir,
+    write_kaldi_map,
+    write_text_atomic,
+)
 
 UNK = "<unk>"
-
-
-def _write_text_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(content)
-    os.replace(tmp, path)
 
 
 def _read_clip(path: str, source: Path) -> tuple:
@@ -81,9 +79,7 @@ def format_cls_data_dir(src: PathLike, dst: PathLike, fs: int, min_samples: int 
         raise DataDirError(
             f"{src / 'wav.scp'}: {len(short)} clip(s) shorter than a crop of {min_samples} samples: {listed}"
         )
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
-    try:
+    with atomic_dir(dst) as tmp:
         (tmp / "data").mkdir()
         final_scp = {}
         for utt_id, audio in clips.items():
@@ -95,12 +91,6 @@ def format_cls_data_dir(src: PathLike, dst: PathLike, fs: int, min_samples: int 
             if (src / name).exists():
                 shutil.copyfile(src / name, tmp / name)
         (tmp / "feats_type").write_text("raw\n")
-        if dst.exists():
-            shutil.rmtree(dst)
-        os.replace(tmp, dst)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return len(clips)
 
 
@@ -116,8 +106,8 @@ def write_shape_files(train_dir: PathLike, valid_dir: PathLike, stats_dir: PathL
         if set(lengths) != set(read_kaldi_map(data_dir / "text")):
             raise DataDirError(f"{data_dir / 'utt2num_samples'}: ids differ from {data_dir / 'text'} (rerun stage 2)")
         out = Path(stats_dir) / name
-        _write_text_atomic(out / "speech_shape", "".join(f"{u} {n}\n" for u, n in sorted(lengths.items())))
-        _write_text_atomic(out / "label_shape", "".join(f"{u} 1\n" for u in sorted(lengths)))
+        write_text_atomic(out / "speech_shape", "".join(f"{u} {n}\n" for u, n in sorted(lengths.items())))
+        write_text_atomic(out / "label_shape", "".join(f"{u} 1\n" for u in sorted(lengths)))
 
 
 def _labels(text_file: Path) -> Dict[str, str]:
@@ -138,7 +128,7 @@ def make_class_token_list(train_text: PathLike, output: PathLike) -> List[str]:
     if UNK in classes:
         raise DataDirError(f"{train_text}: '{UNK}' cannot be a class")
     tokens = classes + [UNK]
-    _write_text_atomic(Path(output), "".join(f"{t}\n" for t in tokens))
+    write_text_atomic(Path(output), "".join(f"{t}\n" for t in tokens))
     return tokens
 
 
@@ -176,7 +166,7 @@ def score_predictions(ref_text: PathLike, hyp_text: PathLike, out_dir: PathLike)
         "clips": len(refs),
         "per_class_accuracy": {c: 100.0 * k / n for c, (k, n) in sorted(per_class.items())},
     }
-    _write_text_atomic(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    write_text_atomic(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     return metrics
 
 
@@ -190,10 +180,10 @@ def write_results(exp_dir: PathLike) -> Path:
     if not rows:
         raise DataDirError(f"{exp_dir}: no cls_*/scoring/metrics.json to summarise (run the scoring stage)")
     content = "\n".join(
-        [f"# RESULTS", f"## {exp_dir.name}", "", "|set|clips|correct|accuracy (%)|", "|---|---|---|---|", *rows, ""]
+        ["# RESULTS", f"## {exp_dir.name}", "", "|set|clips|correct|accuracy (%)|", "|---|---|---|---|", *rows, ""]
     )
     path = exp_dir / "RESULTS.md"
-    _write_text_atomic(path, content)
+    write_text_atomic(path, content)
     return path
 
 
@@ -222,7 +212,7 @@ def write_cv_summary(exp_dirs: Sequence[PathLike], output: PathLike) -> Dict[str
             "",
         ]
     )
-    _write_text_atomic(Path(output), content)
+    write_text_atomic(Path(output), content)
     return {"mean": mean, "std": std, "folds": len(accuracies)}
 
 
