@@ -74,33 +74,40 @@ def _load_data_dir(data_dir: Path) -> Tuple[List[Utterance], Dict[str, str]]:
     return utts, wav_scp
 
 
-def _format_one(job: Tuple[Utterance, str, str, int, float]) -> Tuple[str, str, int]:
+def _format_recording(job: Tuple[str, List[Tuple[Utterance, float]], str, str, int]) -> List[Tuple[str, str, int]]:
+    """Read one wav.scp entry once and write every utterance cut from it (all speed factors)."""
     import soundfile
 
-    utt, out_dir, source, fs, speed = job
-    audio, rate = read_wav_entry(utt.wav, source)
-    if utt.segment is not None:
-        _, start, end = utt.segment
-        audio = audio[int(round(start * rate)) : int(round(end * rate))]
-    if speed != 1.0:
-        # Kaldi/sox "speed": play faster or slower, pitch moves with tempo.
-        ratio = Fraction(speed).limit_denominator(100)
-        audio = resample(audio, ratio.numerator, ratio.denominator)
-    audio = resample(audio, rate, fs)
-    if audio.size == 0:
-        raise DataDirError(f"{source}: utterance '{utt.utt_id}' has no samples")
-    path = Path(out_dir) / f"{utt.utt_id}.wav"
-    soundfile.write(str(path), np.clip(audio, -1.0, 1.0), fs, subtype="PCM_16")
-    return utt.utt_id, str(path), int(audio.size)
+    entry, items, out_dir, source, fs = job
+    recording, rate = read_wav_entry(entry, source)
+    results = []
+    for utt, speed in items:
+        audio = recording
+        if utt.segment is not None:
+            _, start, end = utt.segment
+            audio = audio[int(round(start * rate)) : int(round(end * rate))]
+        if speed != 1.0:
+            # Kaldi/sox "speed": play faster or slower, pitch moves with tempo.
+            ratio = Fraction(speed).limit_denominator(100)
+            audio = resample(audio, ratio.numerator, ratio.denominator)
+        audio = resample(audio, rate, fs)
+        if audio.size == 0:
+            raise DataDirError(f"{source}: utterance '{utt.utt_id}' has no samples")
+        path = Path(out_dir) / f"{utt.utt_id}.wav"
+        soundfile.write(str(path), np.clip(audio, -1.0, 1.0), fs, subtype="PCM_16")
+        results.append((utt.utt_id, str(path), int(audio.size)))
+    return results
 
 
 def _run_jobs(jobs: list, nj: int, desc: str) -> List[Tuple[str, str, int]]:
     from tqdm import tqdm
 
     if nj <= 1 or len(jobs) < 2:
-        return [_format_one(job) for job in tqdm(jobs, desc=desc, mininterval=5)]
-    with get_context("spawn").Pool(min(nj, len(jobs))) as pool:
-        return list(tqdm(pool.imap(_format_one, jobs, chunksize=8), total=len(jobs), desc=desc, mininterval=5))
+        per_job = [_format_recording(job) for job in tqdm(jobs, desc=desc, mininterval=5)]
+    else:
+        with get_context("spawn").Pool(min(nj, len(jobs))) as pool:
+            per_job = list(tqdm(pool.imap(_format_recording, jobs, chunksize=8), total=len(jobs), desc=desc, mininterval=5))
+    return [result for results in per_job for result in results]
 
 
 def format_data_dir(src: PathLike, dst: PathLike, fs: int, nj: int = 1, speed_factors: Sequence[float] = (1.0,)) -> int:
@@ -118,7 +125,10 @@ def format_data_dir(src: PathLike, dst: PathLike, fs: int, nj: int = 1, speed_fa
     source = str(src / "wav.scp")
     with atomic_dir(dst) as tmp:
         (tmp / "data").mkdir()
-        jobs, out_utts = [], {}
+        # One job per recording: a long recording (e.g. a Switchboard side
+        # behind sph2pipe) is decoded once, not once per segment.
+        by_recording: Dict[str, List[Tuple[Utterance, float]]] = {}
+        out_utts = {}
         final_data = dst.resolve() / "data"
         for speed in speed_factors:
             for utt in utts:
@@ -126,7 +136,8 @@ def format_data_dir(src: PathLike, dst: PathLike, fs: int, nj: int = 1, speed_fa
                 if speed != 1.0:
                     new = Utterance(f"sp{speed}-{utt.utt_id}", f"sp{speed}-{utt.speaker}", utt.text, utt.wav, utt.segment)
                 out_utts[new.utt_id] = new
-                jobs.append((new, str(tmp / "data"), source, fs, speed))
+                by_recording.setdefault(utt.wav, []).append((new, speed))
+        jobs = [(entry, items, str(tmp / "data"), source, fs) for entry, items in by_recording.items()]
         results = _run_jobs(jobs, nj, f"format {src.name}")
         num_samples = {utt_id: str(n) for utt_id, _, n in results}
         written = [
