@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import io
 import logging
-import subprocess
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ import yaml
 
 from espnet_mixrep.analysis.labels import LabelError, LabelSet, Unit, check_unit_span
 from espnet_mixrep.recipes.datadir import DataDirError, read_kaldi_map, validate_data_dir
+from espnet_mixrep.recipes.audio import read_wav_entry
 
 
 class ModelSpecError(ValueError):
@@ -363,20 +362,8 @@ class AudioSource:
         """Mono float32 samples of one utterance, resampled to ``sample_rate``."""
         rec_id, start, end = self.segments.get(utt_id, (utt_id, 0.0, None))
         entry = self.wav_scp[rec_id]
-        source = self.data_dir / "wav.scp"
-        try:
-            if entry.endswith("|"):
-                result = subprocess.run(entry[:-1], shell=True, capture_output=True, check=True)
-                audio, rate = soundfile.read(io.BytesIO(result.stdout), dtype="float32", always_2d=True)
-            else:
-                audio, rate = soundfile.read(entry, dtype="float32", always_2d=True)
-        except subprocess.CalledProcessError as error:
-            raise DataDirError(f"{source}: command of {rec_id!r} failed: {error.stderr.decode(errors='replace')}")
-        except Exception as error:  # soundfile raises several types for unreadable files
-            raise DataDirError(f"{source}: cannot read audio of {rec_id!r} ({error})")
-        if audio.shape[1] != 1:
-            raise DataDirError(f"{source}: {rec_id!r} has {audio.shape[1]} channels; the analysis needs mono audio")
-        audio = audio[int(round(start * rate)) : None if end is None else int(round(end * rate)), 0]
+        audio, rate = read_wav_entry(entry, str(self.data_dir / "wav.scp"))
+        audio = audio[int(round(start * rate)) : None if end is None else int(round(end * rate))]
         if rate != sample_rate:
             import torchaudio.functional
 
