@@ -7,13 +7,15 @@ import io
 import shutil
 import tarfile
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pytest
 import soundfile
 
 from espnet_mixrep.recipes.datadir import DataDirError, read_kaldi_map, validate_data_dir
-from espnet_mixrep.recipes.fsdd import DIGIT_WORDS, download_fsdd, prepare_fsdd, resolve_fsdd_dir
+from espnet_mixrep.recipes.fsdd import DIGIT_WORDS, download_fsdd, find_or_download_fsdd, prepare_fsdd, resolve_fsdd_dir
+from espnet_mixrep.recipes.fsdd_isolated import main as prepare_isolated_main
 
 SMALL_SETS = {"train": (["george", "jackson"], 6), "valid": (["lucas"], 2), "test": (["nicolas"], 3)}
 
@@ -85,14 +87,15 @@ def test_corrupt_wav_is_named_and_nothing_is_written(fsdd_dir: Path, tmp_path: P
     assert not out.exists() or not any(out.rglob("text"))
 
 
-def _fake_release(path: Path, speakers: int, takes: int) -> None:
+def _fake_release(path: Path, speakers: int, takes: int, names: Sequence[str] = ()) -> None:
+    names = list(names) or [f"spk{chr(97 + s)}" for s in range(speakers)]
     with tarfile.open(path, "w:gz") as tar:
         for s in range(speakers):
             for digit in range(10):
                 for take in range(takes):
                     buf = io.BytesIO()
                     soundfile.write(buf, np.zeros(80, dtype=np.int16), 8000, format="WAV", subtype="PCM_16")
-                    info = tarfile.TarInfo(f"fsdd-1.0/recordings/{digit}_spk{chr(97 + s)}_{take}.wav")
+                    info = tarfile.TarInfo(f"fsdd-1.0/recordings/{digit}_{names[s]}_{take}.wav")
                     info.size = buf.tell()
                     buf.seek(0)
                     tar.addfile(info, buf)
@@ -110,3 +113,17 @@ def test_download_checks_the_release(tmp_path: Path) -> None:
     target = download_fsdd(tmp_path / "dl", url=good.as_uri())
     assert len(list((target / "recordings").glob("*.wav"))) == 3000
     assert len((target / "SHA256_OF_ARCHIVE").read_text().strip()) == 64
+
+
+def test_learn2diss_stage1_uses_a_finished_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No local FSDD: the isolated-digit prep (Learn2Diss stage 1) takes downloads/fsdd from a previous download."""
+    release = tmp_path / "release.tar.gz"
+    _fake_release(release, speakers=6, takes=50, names=["george", "jackson", "lucas", "nicolas", "theo", "yweweler"])
+    download_fsdd(tmp_path / "downloads", url=release.as_uri())
+    monkeypatch.delenv("FSDD_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert find_or_download_fsdd(None, tmp_path / "repo", "downloads") == Path("downloads/fsdd")
+    prepare_isolated_main(["--repo_root", str(tmp_path / "repo")])
+    counts = {name: len((tmp_path / "data" / name / "wav.scp").read_text().splitlines()) for name in ("train", "valid", "test")}
+    assert counts == {"train": 1600, "valid": 200, "test": 200}
+    assert str((tmp_path / "downloads" / "fsdd").resolve()) in (tmp_path / "data" / "test" / "wav.scp").read_text()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, write_data_dir
-from espnet_mixrep.recipes.fsdd import DIGIT_WORDS, check_fsdd_dir, list_recordings, resolve_fsdd_dir
+from espnet_mixrep.recipes.fsdd import DIGIT_WORDS, check_fsdd_dir, find_or_download_fsdd, list_recordings
 
 
 def prepare_fsdd_probe(
@@ -45,15 +45,14 @@ def prepare_fsdd_probe(
 
 def main(cmd: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fsdd_dir", default=None, help="FSDD folder (default: $FSDD_DIR, else ../shared/data/fsdd)")
+    parser.add_argument("--fsdd_dir", default=None, help="FSDD folder (default: $FSDD_DIR, else ../shared/data/fsdd, else download)")
     parser.add_argument("--repo_root", type=Path, default=Path.cwd(), help="FSDD is looked for at <repo_root>/../shared/data/fsdd")
+    parser.add_argument("--download_dir", type=Path, default=Path("downloads"), help="where the public release goes if needed")
     parser.add_argument("--out", type=Path, required=True, help="data directory to write")
     parser.add_argument("--speakers", nargs="*", default=None)
     parser.add_argument("--max_index", type=int, default=None, help="keep recordings with index <= this")
     args = parser.parse_args(cmd)
-    fsdd_dir = resolve_fsdd_dir(args.fsdd_dir, args.repo_root)
-    if fsdd_dir is None:
-        parser.error(f"FSDD not found: pass --fsdd_dir, set FSDD_DIR, or put it at {args.repo_root.resolve().parent}/shared/data/fsdd")
+    fsdd_dir = find_or_download_fsdd(args.fsdd_dir, args.repo_root, args.download_dir)
     indices = range(args.max_index + 1) if args.max_index is not None else None
     count = prepare_fsdd_probe(fsdd_dir, args.out, args.speakers, indices)
     print(f"{args.out}: {count} utterances")

@@ -15,12 +15,9 @@ from typing import List, Optional
 
 
 def _prepare_fsdd(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.fsdd import download_fsdd, prepare_fsdd, resolve_fsdd_dir
+    from espnet_mixrep.recipes.fsdd import find_or_download_fsdd, prepare_fsdd
 
-    fsdd_dir = resolve_fsdd_dir(args.fsdd_dir, args.repo_root)
-    if fsdd_dir is None:
-        print(f"FSDD not found locally; downloading the public release into {args.download_dir}", file=sys.stderr)
-        fsdd_dir = download_fsdd(args.download_dir)
+    fsdd_dir = find_or_download_fsdd(args.fsdd_dir, args.repo_root, args.download_dir)
     print(f"FSDD recordings: {fsdd_dir}", file=sys.stderr)
     sets = {
         args.train_set: (args.train_speakers.split(), args.num_train),

@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.request
@@ -51,6 +52,17 @@ def resolve_fsdd_dir(fsdd_dir: Optional[PathLike], repo_root: Optional[PathLike]
         if (shared / "recordings").is_dir():
             return shared
     return None
+
+
+def find_or_download_fsdd(
+    fsdd_dir: Optional[PathLike], repo_root: Optional[PathLike], download_dir: PathLike
+) -> Path:
+    """``resolve_fsdd_dir``, else the public release downloaded into ``download_dir/fsdd``."""
+    found = resolve_fsdd_dir(fsdd_dir, repo_root)
+    if found is not None:
+        return found
+    print(f"FSDD not found locally; downloading the public release into {download_dir}", file=sys.stderr)
+    return download_fsdd(download_dir)
 
 
 def list_recordings(fsdd_dir: PathLike) -> Dict[str, List[Tuple[int, int, Path]]]:

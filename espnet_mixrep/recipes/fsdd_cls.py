@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, write_data_dir
-from espnet_mixrep.recipes.fsdd import check_fsdd_dir, download_fsdd, list_recordings
+from espnet_mixrep.recipes.fsdd import check_fsdd_dir, download_fsdd, find_or_download_fsdd, list_recordings
 
 DIGIT_CLASSES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -66,8 +66,6 @@ def prepare_fsdd_cls(
 def main() -> None:
     import argparse
 
-    from espnet_mixrep.recipes.fsdd import resolve_fsdd_dir
-
     parser = argparse.ArgumentParser(description="Prepare FSDD digit classification data dirs.")
     parser.add_argument("--fsdd_dir", default=None, help="FSDD folder (default: $FSDD_DIR, ../shared/data/fsdd, else download)")
     parser.add_argument("--download_dir", default="downloads")
@@ -78,7 +76,7 @@ def main() -> None:
     parser.add_argument("--repo_root", default=None, help="repository root for the shared-data default")
     args = parser.parse_args()
     try:
-        fsdd_dir = resolve_fsdd_dir(args.fsdd_dir, args.repo_root) or download_fsdd(args.download_dir)
+        fsdd_dir = find_or_download_fsdd(args.fsdd_dir, args.repo_root, args.download_dir)
         counts = prepare_fsdd_cls(
             fsdd_dir,
             args.data_dir,
