@@ -25,6 +25,7 @@ from espnet_mixrep.recipes.datadir import (
 )
 from espnet_mixrep.recipes.decode import merge_decode_outputs
 from espnet_mixrep.recipes.hub import stage_repository
+from espnet_mixrep.recipes.lm_text import make_lm_text
 from espnet_mixrep.recipes.scoring import score_decode_dir, write_recipe_results
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "egs2" / "TEMPLATE" / "asr1"
@@ -61,6 +62,39 @@ def test_parse_options_help() -> None:
 def test_asr_sh_help_and_missing_options() -> None:
     out = subprocess.run(["bash", "asr.sh", "--help"], cwd=TEMPLATE, capture_output=True, text=True)
     assert out.returncode == 0 and "--inference_nj" in out.stderr and "--hf_repo" in out.stderr
+
+
+def test_asr_sh_refuses_ngram_and_lm_without_config(tmp_path: Path) -> None:
+    sets = ["--train_set", "tr", "--valid_set", "dv", "--test_sets", "ev"]
+    out = subprocess.run(["bash", "asr.sh", *sets, "--use_ngram", "true"], cwd=TEMPLATE, capture_output=True, text=True)
+    assert out.returncode == 1 and "n-gram LM stage 9 is not provided" in out.stdout
+    token_list = tmp_path / "data" / "en_token_list" / "char" / "tokens.txt"
+    token_list.parent.mkdir(parents=True)
+    token_list.write_text("<blank>\n<unk>\na\n<sos/eos>\n")
+    for name in ("asr.sh", "path.sh", "cmd.sh", "utils"):
+        (tmp_path / name).symlink_to(TEMPLATE / name)
+    out = subprocess.run(
+        ["bash", "asr.sh", *sets, "--lang", "en", "--token_type", "char", "--use_lm", "true", "--stage", "6", "--stop_stage", "6"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 1 and "--lm_config is required with --use_lm true" in out.stdout
+
+
+def test_lm_text_joins_files_drops_empty_and_refuses_duplicate_ids(tmp_path: Path) -> None:
+    train, extra, out = tmp_path / "text", tmp_path / "other_text", tmp_path / "lm" / "train.txt"
+    train.write_text("u1 A B\nu2\nu3 C\n")
+    extra.write_text("lm1 D E F\n\nlm2 G\n")
+    assert make_lm_text([train, extra], out) == 4
+    assert out.read_text() == "u1 A B\nu3 C\nlm1 D E F\nlm2 G\n"
+    extra.write_text("lm1 D\nu3 again\n")
+    with pytest.raises(DataDirError, match=r"other_text:2: utterance id 'u3' already used in .*text"):
+        make_lm_text([train, extra], tmp_path / "dup.txt")
+    with pytest.raises(DataDirError, match="LM text not found: .*missing"):
+        make_lm_text([train, tmp_path / "missing"], tmp_path / "x.txt")
+    (tmp_path / "empty").write_text("u1\nu2 \n")
+    with pytest.raises(DataDirError, match="no utterance with words"):
+        make_lm_text([tmp_path / "empty"], tmp_path / "e.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "lm", "other_text", "text"]  # nothing half-written
 
 
 # ---------------------------------------------------------------- job runners

@@ -1,7 +1,8 @@
 """egs2/wsj_mixrep end to end on a generated WSJ corpus: stages 1-5 (data prep,
 format, filter, char tokens with <NOISE>), then 6-13 with tiny configs on CPU:
-the character LM (local/train_lm.sh), MixRep training (collect stats, one
-epoch), decoding eval92 with the LM, scoring."""
+the character LM (asr.sh stages 6-8: LM text, collect stats, training,
+perplexity), MixRep training (collect stats, one epoch), decoding eval92 with
+the LM, scoring."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def test_wsj_recipe_stages_1_to_13(tmp_path):
     # the LM saw the si284 transcripts and the WSJ1 LM text
     lm_text = (recipe / "exp" / "lm_stats_en_char" / "data" / "train.txt").read_text().splitlines()
     assert len(lm_text) == 12 + len(corpus.lm_lines)
+    ppl = float((lm_exp / "perplexity_test" / "ppl").read_text())
+    assert 1.0 < ppl < 1000.0  # tiny vocabulary: a trained LM is far below the token count cubed
     exp = next((recipe / "exp").glob("asr_train_asr_mixrep_tiny_*"))
     decode = next(exp.glob("decode_asr_tiny_lm_lm_train_lm_tiny_en_char_*/test_eval92"))
     assert len(read_kaldi_map(decode / "text", allow_empty_value=True)) == 3

@@ -115,6 +115,13 @@ def _check_checkpoint(args: argparse.Namespace) -> None:
         print(message, file=sys.stderr)
 
 
+def _lm_text(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.lm_text import make_lm_text
+
+    count = make_lm_text(args.text_files, args.out)
+    print(f"{args.out}: {count} lines", file=sys.stderr)
+
+
 def _upload_hf(args: argparse.Namespace) -> None:
     from espnet_mixrep.recipes.hub import upload_packed_model
 
@@ -179,6 +186,11 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--nlsyms", default="")
     p.add_argument("--cleaner", default="")
     p.set_defaults(func=_token_list)
+
+    p = sub.add_parser("lm_text", help="stage 6: LM training text from Kaldi text files")
+    p.add_argument("text_files", nargs="+")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_lm_text)
 
     p = sub.add_parser("split_scp", help="split a Kaldi map into JOB parts")
     p.add_argument("scp")

@@ -4,13 +4,14 @@
 # Each stage is a few lines calling a Python step (python -m espnet_mixrep.bin.recipe
 # <step>, see espnet_mixrep/recipes/) or ESPnet's own entry points.
 #
-#  1 data prep (local/data.sh)          9 (n-gram LM: not provided)
-#  2 speed perturbation                10 ASR collect stats
-#  3 format audio into dump/raw         11 ASR training (espnet2.bin.launch)
-#  4 drop too short/long, empty text    12 decoding (inference_nj jobs)
+#  1 data prep (local/data.sh)          8 LM perplexity on the first test set
+#  2 speed perturbation                 9 (n-gram LM: not provided)
+#  3 format audio into dump/raw         10 ASR collect stats
+#  4 drop too short/long, empty text;   11 ASR training (espnet2.bin.launch)
+#    LM text (dump/raw/lm_train.txt)    12 decoding (inference_nj jobs)
 #  5 token list (bpe / char)            13 scoring (jiwer) and RESULTS.md
-#  6-8 (LM: not provided)               14 pack (espnet2.bin.pack asr)
-#                                       15 upload to the Hugging Face hub
+#  6 LM collect stats (--use_lm true)   14 pack (espnet2.bin.pack asr)
+#  7 LM training (espnet2.bin.launch)   15 upload to the Hugging Face hub
 set -e
 set -u
 set -o pipefail
@@ -25,7 +26,7 @@ SECONDS=0
 stage=1                 # first stage to run
 stop_stage=10000        # last stage to run
 skip_data_prep=false    # skip stages 1-5
-skip_train=false        # skip stages 10-11
+skip_train=false        # skip stages 6-8 and 10-11
 skip_eval=false         # skip stages 12-13
 skip_packing=false      # skip stage 14
 skip_upload_hf=true     # skip stage 15
@@ -60,10 +61,19 @@ nlsyms_txt=none         # non-linguistic symbols file
 cleaner=none
 lang=noinfo             # language tag used in directory names
 
-# Language model (stages 6-9)
-use_lm=false
-use_ngram=false
+# Language model (stages 6-8), trained with ESPnet's LM task on the ASR token list
+use_lm=false            # train an LM and use it in decoding (shallow fusion, weight from inference_config)
+use_ngram=false         # n-gram LM (stage 9): not provided
+lm_tag=""               # experiment name, default: from lm_config
+lm_exp=""               # experiment dir, default: ${expdir}/lm_${lm_tag}
+lm_stats_dir=""         # default: ${expdir}/lm_stats_<lang>_<token>
 lm_config=""
+lm_args=""              # extra options for LM training
+lm_train_text=""        # texts (Kaldi "id words" lines) for the LM, default: dump/raw/<train_set>/text
+lm_dev_text=""          # default: dump/raw/<valid_set>/text
+lm_test_text=""         # perplexity (stage 8), default: dump/raw/<first test set>/text
+lm_fold_length=150
+inference_lm=valid.loss.ave.pth
 
 # ASR
 asr_tag=""              # experiment name, default: from asr_config
@@ -96,8 +106,9 @@ help_message=$(cat << EOF
 Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>" --asr_config <yaml> [options]
 
 Stages (--stage N --stop_stage M): 1 data prep, 2 speed perturbation, 3 format
-audio, 4 filter, 5 token list, 6-9 LM (not provided), 10 collect stats,
-11 training, 12 decoding, 13 scoring, 14 pack, 15 Hugging Face upload.
+audio, 4 filter (and LM text), 5 token list, 6 LM collect stats, 7 LM training,
+8 LM perplexity, 9 n-gram LM (not provided), 10 collect stats, 11 training,
+12 decoding, 13 scoring, 14 pack, 15 Hugging Face upload.
 
 Options (with their defaults):
   --stage ${stage} --stop_stage ${stop_stage}
@@ -116,7 +127,9 @@ Options (with their defaults):
   --fs ${fs} --min_wav_duration ${min_wav_duration} --max_wav_duration ${max_wav_duration}
   --token_type ${token_type} (bpe|char) --nbpe ${nbpe} --bpemode ${bpemode}
   --bpe_train_text "${bpe_train_text}" --nlsyms_txt ${nlsyms_txt} --cleaner ${cleaner} --lang ${lang}
-  --use_lm ${use_lm}       (LM stages are not provided by this driver)
+  --use_lm ${use_lm} --lm_config <yaml> --lm_args "<extra LM training options>" --lm_tag <name>
+  --lm_train_text "<text files>" --lm_dev_text <text> --lm_test_text <text>
+  --lm_fold_length ${lm_fold_length} --inference_lm ${inference_lm}
   --asr_config <yaml> --asr_args "<extra training options>" --asr_tag <name>
   --pretrained_model <file> --ignore_init_mismatch ${ignore_init_mismatch}
   --feats_normalize ${feats_normalize}
@@ -142,9 +155,7 @@ fail() { log "ERROR: $*"; exit 1; }
 [ -n "${test_sets}" ] || fail "--test_sets is required"
 [ "${feats_type}" = raw ] || fail "--feats_type ${feats_type}: only raw is supported"
 [ "${token_type}" = bpe ] || [ "${token_type}" = char ] || fail "--token_type must be bpe or char, got ${token_type}"
-if "${use_lm}" || "${use_ngram}"; then
-    fail "--use_lm/--use_ngram true: language-model stages 6-9 are not provided by this driver"
-fi
+"${use_ngram}" && fail "--use_ngram true: the n-gram LM stage 9 is not provided by this driver"
 
 # "16k" -> 16000
 case "${fs}" in
@@ -166,6 +177,9 @@ else
 fi
 token_list=${token_dir}/tokens.txt
 [ -n "${bpe_train_text}" ] || bpe_train_text=${data_feats}/${train_set}/text
+[ -n "${lm_train_text}" ] || lm_train_text=${data_feats}/${train_set}/text
+[ -n "${lm_dev_text}" ] || lm_dev_text=${data_feats}/${valid_set}/text
+[ -n "${lm_test_text}" ] || lm_test_text=${data_feats}/${test_sets%% *}/text
 
 if [ -z "${asr_tag}" ]; then
     if [ -n "${asr_config}" ]; then asr_tag="$(basename "${asr_config}" .yaml)_${feats_type}"; else asr_tag="train_${feats_type}"; fi
@@ -180,14 +194,25 @@ if [ -z "${asr_stats_dir}" ]; then
     [ -n "${speed_perturb_factors}" ] && asr_stats_dir+="_sp"
 fi
 [ -n "${asr_exp}" ] || asr_exp="${expdir}/asr_${asr_tag}"
+if [ -z "${lm_tag}" ]; then
+    if [ -n "${lm_config}" ]; then lm_tag="$(basename "${lm_config}" .yaml)"; else lm_tag=train; fi
+    lm_tag+="_${lang}_${token_type}"
+    [ "${token_type}" = bpe ] && lm_tag+="${nbpe}"
+    [ -n "${lm_args}" ] && lm_tag+="$(echo "${lm_args}" | sed -e "s/--/\_/g" -e "s/[ |=/]//g")"
+fi
+if [ -z "${lm_stats_dir}" ]; then
+    lm_stats_dir="${expdir}/lm_stats_${lang}_${token_type}"
+    [ "${token_type}" = bpe ] && lm_stats_dir+="${nbpe}"
+fi
+[ -n "${lm_exp}" ] || lm_exp="${expdir}/lm_${lm_tag}"
 if [ -z "${inference_tag}" ]; then
     if [ -n "${inference_config}" ]; then inference_tag="$(basename "${inference_config}" .yaml)"; else inference_tag=decode_default; fi
+    "${use_lm}" && inference_tag+="_lm_$(basename "${lm_exp}")_$(echo "${inference_lm}" | sed -e "s/\//_/g" -e "s/\.[^.]*$//g")"
     inference_tag+="_asr_model_$(echo "${inference_asr_model}" | sed -e "s/\//_/g" -e "s/\.[^.]*$//g")"
 fi
 [ -n "${packed_model}" ] || packed_model="${asr_exp}/${asr_exp##*/}_${inference_asr_model%.pth}.zip"
 
 if "${skip_data_prep}"; then [ "${stage}" -lt 6 ] && stage=6; fi
-if "${skip_train}" && [ "${stage}" -ge 10 ] && [ "${stage}" -le 11 ]; then stage=12; fi
 
 # Run a command in the background and, while it runs, log what the probe
 # command prints (e.g. the last finished epoch) whenever that changes.
@@ -247,8 +272,98 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
         --out_dir "${token_listdir}" --nbpe "${nbpe}" --bpemode "${bpemode}" ${_opts} > /dev/null
 fi
 
-if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 6 ] && [ ${stop_stage} -ge ${stage} ]; then
-    log "Stages 6-9: language model skipped (--use_lm false)"
+# Collect stats in parts (nj jobs) and aggregate them into ${stats_dir}/{train,valid},
+# moved in place only when complete: training must never find half-written stats.
+# $1 = stats dir, $2 = train scp/text (split for the jobs), $3 = valid scp/text, $4 = the
+# task's train entry point (espnet_mixrep.bin.asr_train, espnet2.bin.lm_train), the rest
+# = its options. Text shapes get the vocabulary size appended (for batch-bins).
+collect_stats() {
+    local stats_dir=$1 train_src=$2 valid_src=$3 entry_point=$4; shift 4
+    local logdir=${stats_dir}/logdir tmp=${stats_dir}/.aggregate input_dirs="" ntok i dset
+    rm -rf "${logdir}" "${tmp}"
+    mkdir -p "${logdir}"
+    # Same number of parts for train and valid: no more than either has lines.
+    local n_train n_valid _nj=${nj}
+    n_train=$(wc -l < "${train_src}")
+    n_valid=$(wc -l < "${valid_src}")
+    [ "${n_train}" -lt "${_nj}" ] && _nj=${n_train}
+    [ "${n_valid}" -lt "${_nj}" ] && _nj=${n_valid}
+    ${python} -m espnet_mixrep.bin.recipe split_scp "${train_src}" "${logdir}/train.JOB.scp" "${_nj}" > /dev/null
+    ${python} -m espnet_mixrep.bin.recipe split_scp "${valid_src}" "${logdir}/valid.JOB.scp" "${_nj}" > /dev/null
+    # shellcheck disable=SC2086
+    ${train_cmd} JOB=1:"${_nj}" "${logdir}/stats.JOB.log" \
+        ${python} -m "${entry_point}" --collect_stats true "$@" \
+            --train_shape_file "${logdir}/train.JOB.scp" --valid_shape_file "${logdir}/valid.JOB.scp" \
+            --output_dir "${logdir}/stats.JOB" \
+        || fail "collect stats failed; see ${logdir}/stats.*.log"
+    for i in $(seq "${_nj}"); do input_dirs+=" --input_dir ${logdir}/stats.${i}"; done
+    # shellcheck disable=SC2086
+    ${python} -m espnet2.bin.aggregate_stats_dirs ${input_dirs} --output_dir "${tmp}"
+    ntok=$(wc -l < "${token_list}")
+    for dset in train valid; do
+        awk -v N="${ntok}" '{ print $0 "," N }' "${tmp}/${dset}/text_shape" > "${tmp}/${dset}/text_shape.${token_type}"
+    done
+    for dset in train valid; do
+        rm -rf "${stats_dir:?}/${dset}"
+        mv "${tmp}/${dset}" "${stats_dir}/${dset}"
+    done
+    rm -rf "${tmp}"
+}
+
+# Options shared by the LM's collect-stats and training: the ASR token list.
+lm_common_opts="--use_preprocessor true --token_type ${token_type} --token_list ${token_list}"
+lm_common_opts+=" --bpemodel ${bpemodel} --non_linguistic_symbols ${nlsyms_txt} --cleaner ${cleaner} --g2p none"
+[ -n "${lm_config}" ] && lm_common_opts+=" --config ${lm_config}"
+lm_data=${lm_stats_dir}/data
+
+if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 6 ] && { ! "${use_lm}" || "${skip_train}"; }; then
+    log "Stages 6-8: language model skipped (--use_lm ${use_lm}, --skip_train ${skip_train})"
+fi
+
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ] && "${use_lm}" && ! "${skip_train}"; then
+    [ -n "${lm_config}" ] || fail "--lm_config is required with --use_lm true"
+    [ -f "${token_list}" ] || fail "${token_list}: token list not found (run stage 5)"
+    log "Stage 6: LM text (${lm_train_text}) and collect stats -> ${lm_stats_dir}"
+    # shellcheck disable=SC2086
+    ${python} -m espnet_mixrep.bin.recipe lm_text ${lm_train_text} --out "${lm_data}/train.txt"
+    ${python} -m espnet_mixrep.bin.recipe lm_text "${lm_dev_text}" --out "${lm_data}/dev.txt"
+    # shellcheck disable=SC2086
+    collect_stats "${lm_stats_dir}" "${lm_data}/train.txt" "${lm_data}/dev.txt" espnet2.bin.lm_train ${lm_common_opts} \
+        --train_data_path_and_name_and_type "${lm_data}/train.txt,text,text" \
+        --valid_data_path_and_name_and_type "${lm_data}/dev.txt,text,text" ${lm_args}
+fi
+
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && "${use_lm}" && ! "${skip_train}"; then
+    [ -f "${lm_stats_dir}/train/text_shape.${token_type}" ] || fail "${lm_stats_dir}/train/text_shape.${token_type} not found (run stage 6)"
+    log "Stage 7: LM training -> ${lm_exp} (ngpu=${ngpu}); log: ${lm_exp}/train.log"
+    mkdir -p "${lm_exp}"
+    ${python} -m espnet_mixrep.bin.recipe check_checkpoint "${lm_exp}"
+    # shellcheck disable=SC2086
+    run_with_progress "grep -a 'epoch results' '${lm_exp}/train.log' | tail -n 1 | sed -e 's/^.*INFO: //' | cut -c 1-200" \
+        ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${lm_exp##*/}" --log "${lm_exp}/train.log" \
+            --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${lm_exp}/.dist_init_" \
+            --multiprocessing_distributed true -- \
+            ${python} -m espnet2.bin.lm_train ${lm_common_opts} \
+                --train_data_path_and_name_and_type "${lm_data}/train.txt,text,text" \
+                --valid_data_path_and_name_and_type "${lm_data}/dev.txt,text,text" \
+                --train_shape_file "${lm_stats_dir}/train/text_shape.${token_type}" \
+                --valid_shape_file "${lm_stats_dir}/valid/text_shape.${token_type}" \
+                --fold_length "${lm_fold_length}" --resume true --output_dir "${lm_exp}" ${lm_args} \
+        || fail "LM training failed; see ${lm_exp}/train.log"
+    [ -f "${lm_exp}/${inference_lm}" ] || fail "LM training ended without ${lm_exp}/${inference_lm}"
+fi
+
+if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ] && "${use_lm}" && ! "${skip_train}"; then
+    [ -f "${lm_exp}/${inference_lm}" ] || fail "${lm_exp}/${inference_lm}: LM not found (run stage 7)"
+    log "Stage 8: LM perplexity on ${lm_test_text} -> ${lm_exp}/perplexity_test"
+    ${python} -m espnet_mixrep.bin.recipe lm_text "${lm_test_text}" --out "${lm_exp}/perplexity_test/test.txt"
+    ${decode_cmd} "${lm_exp}/perplexity_test/lm_calc_perplexity.log" \
+        ${python} -m espnet2.bin.lm_calc_perplexity --ngpu 0 \
+            --data_path_and_name_and_type "${lm_exp}/perplexity_test/test.txt,text,text" \
+            --train_config "${lm_exp}/config.yaml" --model_file "${lm_exp}/${inference_lm}" \
+            --output_dir "${lm_exp}/perplexity_test" \
+        || fail "perplexity failed; see ${lm_exp}/perplexity_test/lm_calc_perplexity.log"
+    log "PPL: ${lm_test_text}: $(cat "${lm_exp}/perplexity_test/ppl")"
 fi
 
 # Options shared by collect-stats and training.
@@ -257,50 +372,20 @@ common_opts+=" --bpemodel ${bpemodel} --non_linguistic_symbols ${nlsyms_txt} --c
 common_opts+=" --frontend_conf fs=${fs_hz}"
 [ -n "${asr_config}" ] && common_opts+=" --config ${asr_config}"
 
-if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
+if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ] && ! "${skip_train}"; then
     [ -n "${asr_config}" ] || fail "--asr_config is required for stage 10"
     [ -f "${token_list}" ] || fail "${token_list}: token list not found (run stage 5)"
     log "Stage 10: collect stats -> ${asr_stats_dir}"
-    _logdir=${asr_stats_dir}/logdir
-    rm -rf "${_logdir}"
-    mkdir -p "${_logdir}"
-    # Same number of parts for train and valid: no more than either has lines.
-    _nj=$(( nj < $(wc -l < "${data_feats}/${valid_set}/wav.scp") ? nj : $(wc -l < "${data_feats}/${valid_set}/wav.scp") ))
-    for dset in train valid; do
-        [ "${dset}" = train ] && _src=${data_feats}/${train_set} || _src=${data_feats}/${valid_set}
-        ${python} -m espnet_mixrep.bin.recipe split_scp "${_src}/wav.scp" "${_logdir}/${dset}.JOB.scp" "${_nj}" > /dev/null
-    done
     # shellcheck disable=SC2086
-    ${train_cmd} JOB=1:"${_nj}" "${_logdir}/stats.JOB.log" \
-        ${python} -m espnet_mixrep.bin.asr_train --collect_stats true ${common_opts} \
-            --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
-            --train_data_path_and_name_and_type "${data_feats}/${train_set}/text,text,text" \
-            --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
-            --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" \
-            --train_shape_file "${_logdir}/train.JOB.scp" --valid_shape_file "${_logdir}/valid.JOB.scp" \
-            --output_dir "${_logdir}/stats.JOB" ${asr_args} \
-        || fail "collect stats failed; see ${_logdir}/stats.*.log"
-    _input_dirs=""
-    for i in $(seq "${_nj}"); do _input_dirs+=" --input_dir ${_logdir}/stats.${i}"; done
-    # Aggregate into a scratch dir and move it in place only when complete:
-    # stage 11 must never find half-written stats.
-    _tmp=${asr_stats_dir}/.aggregate
-    rm -rf "${_tmp}"
-    # shellcheck disable=SC2086
-    ${python} -m espnet2.bin.aggregate_stats_dirs ${_input_dirs} --output_dir "${_tmp}"
-    # The batch-bins count wants the vocabulary size appended to text shapes.
-    _ntok=$(wc -l < "${token_list}")
-    for dset in train valid; do
-        awk -v N="${_ntok}" '{ print $0 "," N }' "${_tmp}/${dset}/text_shape" > "${_tmp}/${dset}/text_shape.${token_type}"
-    done
-    for dset in train valid; do
-        rm -rf "${asr_stats_dir:?}/${dset}"
-        mv "${_tmp}/${dset}" "${asr_stats_dir}/${dset}"
-    done
-    rm -rf "${_tmp}"
+    collect_stats "${asr_stats_dir}" "${data_feats}/${train_set}/wav.scp" "${data_feats}/${valid_set}/wav.scp" \
+        espnet_mixrep.bin.asr_train ${common_opts} \
+        --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
+        --train_data_path_and_name_and_type "${data_feats}/${train_set}/text,text,text" \
+        --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
+        --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" ${asr_args}
 fi
 
-if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
+if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ] && ! "${skip_train}"; then
     [ -n "${asr_config}" ] || fail "--asr_config is required for stage 11"
     [ -f "${asr_stats_dir}/train/feats_stats.npz" ] || fail "${asr_stats_dir}/train/feats_stats.npz not found (run stage 10)"
     log "Stage 11: ASR training -> ${asr_exp} (ngpu=${ngpu}, num_nodes=${num_nodes}); log: ${asr_exp}/train.log"
@@ -341,6 +426,10 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ] && ! "${skip_eval}"; then
     if "${gpu_inference}"; then _cmd=${cuda_cmd}; _ngpu=1; else _cmd=${decode_cmd}; _ngpu=0; fi
     _opts=""
     [ -n "${inference_config}" ] && _opts+="--config ${inference_config} "
+    if "${use_lm}"; then
+        [ -f "${lm_exp}/${inference_lm}" ] || fail "${lm_exp}/${inference_lm}: LM not found (run stages 6-7, or --use_lm false)"
+        _opts+="--lm_train_config ${lm_exp}/config.yaml --lm_file ${lm_exp}/${inference_lm} "
+    fi
     for dset in ${test_sets}; do
         _data=${data_feats}/${dset}
         _dir=${asr_exp}/${inference_tag}/${dset}
@@ -389,6 +478,7 @@ if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ] && ! "${skip_packing}"; then
     [ "${token_type}" = bpe ] && _opts+="--option ${bpemodel} "
     [ -f "${asr_exp}/RESULTS.md" ] && _opts+="--option ${asr_exp}/RESULTS.md "
     [ -d "${asr_exp}/images" ] && _opts+="--option ${asr_exp}/images "
+    "${use_lm}" && _opts+="--lm_train_config ${lm_exp}/config.yaml --lm_file ${lm_exp}/${inference_lm} "
     # shellcheck disable=SC2086
     ${python} -m espnet2.bin.pack asr --asr_train_config "${asr_exp}/config.yaml" \
         --asr_model_file "${asr_exp}/${inference_asr_model}" ${_opts} --outpath "${packed_model}.tmp.zip"
