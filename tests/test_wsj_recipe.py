@@ -2,11 +2,14 @@
 format, filter, char tokens with <NOISE>), then 6-13 with tiny configs on CPU:
 the character LM (asr.sh stages 6-8: LM text, collect stats, training,
 perplexity), MixRep training (collect stats, one epoch), decoding eval92 with
-the LM, scoring."""
+the LM, scoring, packing the ASR model with its LM."""
 
 from __future__ import annotations
 
+import zipfile
+
 import soundfile
+import yaml
 from ldc_fixtures import make_wsj_corpus
 from recipe_runner import run_recipe, scratch_recipe
 
@@ -15,7 +18,7 @@ from espnet_mixrep.recipes.datadir import read_kaldi_map
 COMMON = ["--nj", "1", "--ngpu", "0"]
 
 
-def test_wsj_recipe_stages_1_to_13(tmp_path):
+def test_wsj_recipe_stages_1_to_14(tmp_path):
     corpus = make_wsj_corpus(tmp_path / "ldc")
     recipe = scratch_recipe("wsj_mixrep", tmp_path)
     seconds, cpu, _ = run_recipe(
@@ -36,12 +39,12 @@ def test_wsj_recipe_stages_1_to_13(tmp_path):
 
     seconds, cpu, _ = run_recipe(
         recipe,
-        ["--stage", "6", "--stop_stage", "13", *COMMON, "--inference_nj", "1", "--test_sets", "test_eval92",
+        ["--stage", "6", "--stop_stage", "14", *COMMON, "--inference_nj", "1", "--test_sets", "test_eval92",
          "--lm_config", "conf/tuning/train_lm_tiny.yaml",
          "--asr_config", "conf/tuning/train_asr_mixrep_tiny.yaml", "--inference_config", "conf/decode_asr_tiny.yaml"],
-        "stages_6_13.log",
+        "stages_6_14.log",
     )  # fmt: skip
-    print(f"WSJ stages 6-13: {seconds:.1f} s wall, {cpu:.1f} s CPU")
+    print(f"WSJ stages 6-14: {seconds:.1f} s wall, {cpu:.1f} s CPU")
     lm_exp = recipe / "exp" / "lm_train_lm_tiny_en_char"
     assert (lm_exp / "valid.loss.ave.pth").exists()
     # the LM saw the si284 transcripts and the WSJ1 LM text
@@ -56,3 +59,9 @@ def test_wsj_recipe_stages_1_to_13(tmp_path):
     assert "TransformerLM" in inference_log and "for lm" in inference_log  # the LM scored the beam
     results = (exp / "RESULTS.md").read_text()
     assert "test_eval92" in results and "WER" in results
+    with zipfile.ZipFile(next(exp.glob("*_valid.acc.ave.zip"))) as packed:
+        meta = yaml.safe_load(packed.read("meta.yaml"))
+        names = packed.namelist()
+    # pack resolves valid.loss.ave.pth (a symlink here, one epoch) to the file it points at
+    assert meta["yaml_files"]["lm_train_config"] == "exp/lm_train_lm_tiny_en_char/config.yaml"
+    assert meta["files"]["lm_file"].startswith("exp/lm_train_lm_tiny_en_char/") and meta["files"]["lm_file"] in names
