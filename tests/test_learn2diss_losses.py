@@ -39,6 +39,22 @@ def test_club_bounds_gaussian_mi(rho: float) -> None:
     assert sampled == pytest.approx(estimate, rel=0.1)  # vCLUB-S is unbiased for the full estimate
 
 
+def test_club_at_high_rho_is_capped_by_q_variance_but_stays_above_mi() -> None:
+    """rho = 0.9: 1 - rho^2 = 0.19 is below q's smallest variance e^-1 (tanh log-variance).
+
+    With q's mean at rho x and variance e^-1, CLUB = d rho^2 e = 11.0 nats:
+    well short of the limit d rho^2/(1-rho^2) = 21.3, still above the MI 4.15.
+    """
+    dim, rho = 5, 0.9
+    torch.set_num_threads(1)
+    club = fit_club_on_gaussians(rho, dim)
+    x, y = correlated_gaussians(4000, dim, rho, torch.Generator().manual_seed(123))
+    with torch.no_grad():
+        estimate = club.mi_upper_bound(x, y, sampled=False).item()
+    assert estimate == pytest.approx(dim * rho**2 * math.e, rel=0.1)
+    assert gaussian_mi(dim, rho) < estimate < gaussian_club_limit(dim, rho)
+
+
 def test_club_gradient_routing() -> None:
     """q's loss reaches only q; the MI term reaches only the encoders' outputs."""
     club = CLUBEstimator(4, 3, hidden_size=8)
