@@ -7,10 +7,10 @@
 #  1 data prep (local/data.sh)          8 LM perplexity on the first test set
 #  2 speed perturbation                 9 (n-gram LM: not provided)
 #  3 format audio into dump/raw         10 ASR collect stats
-#  4 drop too short/long, empty text;   11 ASR training (espnet2.bin.launch)
-#    LM text (dump/raw/lm_train.txt)    12 decoding (inference_nj jobs)
-#  5 token list (bpe / char)            13 scoring (jiwer) and RESULTS.md
-#  6 LM collect stats (--use_lm true)   14 pack (espnet2.bin.pack asr)
+#  4 drop too short/long, empty text    11 ASR training (espnet2.bin.launch)
+#  5 token list (bpe / char)            12 decoding (inference_nj jobs)
+#  6 LM text and collect stats          13 scoring (jiwer) and RESULTS.md
+#    (with --use_lm true)               14 pack (espnet2.bin.pack asr)
 #  7 LM training (espnet2.bin.launch)   15 upload to the Hugging Face hub
 set -e
 set -u
@@ -106,7 +106,7 @@ help_message=$(cat << EOF
 Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>" --asr_config <yaml> [options]
 
 Stages (--stage N --stop_stage M): 1 data prep, 2 speed perturbation, 3 format
-audio, 4 filter (and LM text), 5 token list, 6 LM collect stats, 7 LM training,
+audio, 4 filter, 5 token list, 6 LM text and collect stats, 7 LM training,
 8 LM perplexity, 9 n-gram LM (not provided), 10 collect stats, 11 training,
 12 decoding, 13 scoring, 14 pack, 15 Hugging Face upload.
 
