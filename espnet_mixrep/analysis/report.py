@@ -11,34 +11,21 @@ from typing import Dict, Sequence
 
 import numpy as np
 
+from espnet_mixrep.recipes.datadir import atomic_file
+
 CSV_COLUMNS = ("model", "labels", "layer", "layer_name", "metric", "mean", "spread", "n", "n_units", "n_classes")
 METRIC_TITLES = {"pwcca": "PWCCA", "nmi": "MI / H(label)"}
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary sibling and rename, so no half-written file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def write_table(rows: Sequence[Dict], csv_path: Path, json_path: Path) -> None:
     """CSV of the summary columns; JSON of the full rows (per-trial scores, chosen ridge values, K)."""
-
-    def write_csv(f) -> None:
+    with atomic_file(csv_path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({key: (f"{row[key]:.6f}" if isinstance(row[key], float) else row[key]) for key in CSV_COLUMNS})
-
-    _atomic_write(Path(csv_path), write_csv)
-    _atomic_write(Path(json_path), lambda f: json.dump(list(rows), f, indent=1))
+    with atomic_file(json_path) as f:
+        json.dump(list(rows), f, indent=1)
 
 
 def plot_layerwise(rows: Sequence[Dict], png_path: Path) -> None:

@@ -16,7 +16,6 @@ import argparse
 import logging
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -26,6 +25,7 @@ from sklearn.cluster import MiniBatchKMeans
 
 from espnet_mixrep.learn2diss.extractors import AbsExtractor, LayerSelector
 from espnet_mixrep.learn2diss.io import extractor_from_config, iter_wav_scp, wav_tensor
+from espnet_mixrep.recipes.datadir import atomic_file
 
 
 def extract_frames(extractor: AbsExtractor, layer: int, wav_scp: Path) -> Dict[str, np.ndarray]:
@@ -41,12 +41,9 @@ def extract_frames(extractor: AbsExtractor, layer: int, wav_scp: Path) -> Dict[s
 
 def write_labels(path: Path, labels: Dict[str, np.ndarray]) -> None:
     """Write atomically: a half-written label file must never look complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with atomic_file(path) as f:
         for utt_id in sorted(labels):
             f.write(utt_id + " " + " ".join(map(str, labels[utt_id].tolist())) + "\n")
-    os.replace(tmp, path)
 
 
 def parse_apply(spec: str) -> Tuple[Path, Path]:

@@ -57,13 +57,7 @@ def refit_club(train_emb: Path, test_emb: Path, steps: int = 2000, seed: int = 0
     torch.manual_seed(seed)
     train, test = np.load(train_emb), np.load(test_emb)
     x, y = torch.from_numpy(train["club_x"]), torch.from_numpy(train["club_y"])
-    club = CLUBEstimator(x.size(1), y.size(1), hidden_size=64)
-    optim = torch.optim.Adam(club.parameters(), lr=1e-3, weight_decay=1e-4)
-    for _ in range(steps):
-        loss = -club.log_likelihood(x, y)
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
+    club = CLUBEstimator(x.size(1), y.size(1), hidden_size=64).fit(lambda: (x, y), steps, lr=1e-3, weight_decay=1e-4)
     with torch.no_grad():
         return club.mi_upper_bound(torch.from_numpy(test["club_x"]), torch.from_numpy(test["club_y"]), sampled=False).item()
 

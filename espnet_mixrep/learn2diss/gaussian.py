@@ -46,11 +46,4 @@ def fit_club_on_gaussians(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     club = CLUBEstimator(dim, dim, hidden_size=hidden_size)
-    optim = torch.optim.Adam(club.parameters(), lr=3e-3)
-    for _ in range(steps):
-        x, y = correlated_gaussians(batch_size, dim, rho, generator)
-        loss = -club.log_likelihood(x, y)
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-    return club
+    return club.fit(lambda: correlated_gaussians(batch_size, dim, rho, generator), steps, lr=3e-3)

@@ -8,7 +8,7 @@ on the mutual information between the two encoders' outputs.
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -107,6 +107,20 @@ class CLUBEstimator(torch.nn.Module):
         """Mean log q(y|x) over the batch (Gaussian constant included)."""
         mean, logvar = self._gaussian(x, frozen=False)
         return (-0.5 * ((y - mean) ** 2 / logvar.exp() + logvar + torch.log(torch.tensor(2 * torch.pi)))).sum(-1).mean()
+
+    def fit(
+        self, next_batch: Callable[[], Tuple[torch.Tensor, torch.Tensor]], steps: int, lr: float, weight_decay: float = 0.0
+    ) -> "CLUBEstimator":
+        """Train q alone by maximum likelihood (Adam, ``steps`` batches from ``next_batch``), outside
+        joint training: to check the estimator, or to refit q on frozen embeddings."""
+        optim = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        for _ in range(steps):
+            x, y = next_batch()
+            loss = -self.log_likelihood(x, y)
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+        return self
 
     def mi_upper_bound(
         self,

@@ -13,7 +13,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Optional, TextIO, Tuple, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -42,19 +42,29 @@ def atomic_dir(final: PathLike) -> Iterator[Path]:
         raise
 
 
-def write_text_atomic(path: PathLike, content: str) -> None:
-    """Write a text file through a temporary sibling, then rename it into place."""
+@contextmanager
+def atomic_file(path: PathLike, newline: Optional[str] = None) -> Iterator[TextIO]:
+    """Yield a UTF-8 text file open on a temporary sibling of ``path``; on success it replaces ``path``.
+
+    A writer that fails or is interrupted leaves ``path`` as it was (or absent).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
+            yield f
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: PathLike, content: str) -> None:
+    """Write a text file through a temporary sibling, then rename it into place."""
+    with atomic_file(path) as f:
+        f.write(content)
 
 
 @dataclass(frozen=True)

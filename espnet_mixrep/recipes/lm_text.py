@@ -9,12 +9,10 @@ has about 1.6 M lines.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict, Sequence
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike
+from espnet_mixrep.recipes.datadir import DataDirError, PathLike, atomic_file
 
 
 def make_lm_text(text_files: Sequence[PathLike], out: PathLike) -> int:
@@ -25,31 +23,22 @@ def make_lm_text(text_files: Sequence[PathLike], out: PathLike) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise DataDirError(f"LM text not found: {', '.join(missing)}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     first_seen: Dict[str, Path] = {}
     written = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as sink:
-            for path in paths:
-                with open(path, encoding="utf-8") as source:
-                    for lineno, line in enumerate(source, 1):
-                        fields = line.split(maxsplit=1)
-                        if not fields:
-                            continue
-                        key = fields[0]
-                        if key in first_seen:
-                            raise DataDirError(f"{path}:{lineno}: utterance id '{key}' already used in {first_seen[key]}")
-                        first_seen[key] = path
-                        if len(fields) == 2 and fields[1].strip():
-                            sink.write(f"{key} {fields[1].strip()}\n")
-                            written += 1
+    with atomic_file(out) as sink:
+        for path in paths:
+            with open(path, encoding="utf-8") as source:
+                for lineno, line in enumerate(source, 1):
+                    fields = line.split(maxsplit=1)
+                    if not fields:
+                        continue
+                    key = fields[0]
+                    if key in first_seen:
+                        raise DataDirError(f"{path}:{lineno}: utterance id '{key}' already used in {first_seen[key]}")
+                    first_seen[key] = path
+                    if len(fields) == 2 and fields[1].strip():
+                        sink.write(f"{key} {fields[1].strip()}\n")
+                        written += 1
         if written == 0:
             raise DataDirError(f"{', '.join(map(str, paths))}: no utterance with words for the LM")
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return written

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map
+from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map, write_text_atomic
 
 def make_token_list(
     text_file: PathLike,
@@ -60,10 +60,7 @@ def make_token_list(
     tokens = ["<blank>", "<unk>"] + [t for t in vocabulary if t not in ("<blank>", "<unk>", "<sos/eos>")] + ["<sos/eos>"]
 
     token_list = token_dir / "tokens.txt"
-    fd, tmp_name = tempfile.mkstemp(prefix=".tokens.", dir=token_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write("".join(t + "\n" for t in tokens))
-    os.replace(tmp_name, token_list)
+    write_text_atomic(token_list, "".join(t + "\n" for t in tokens))
     return token_list
 
 
