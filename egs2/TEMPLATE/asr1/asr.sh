@@ -230,6 +230,26 @@ run_with_progress() {
     wait "${pid}"
 }
 
+# Train with espnet2.bin.launch (GPUs, nodes, --dist_host) into $1 with the entry point $2
+# and its options (the rest, last so that e.g. --asr_args can override). --resume true:
+# a rerun continues from $1/checkpoint.pth.
+launch_training() {
+    local exp_dir=$1 entry_point=$2; shift 2
+    local launch_opts=""
+    [ -n "${dist_host}" ] && launch_opts+="--host ${dist_host} "
+    [ -n "${dist_master_port}" ] && launch_opts+="--master_port ${dist_master_port} "
+    mkdir -p "${exp_dir}"
+    printf '%s\n' "${run_args}" > "${exp_dir}/run.sh"
+    ${python} -m espnet_mixrep.bin.recipe check_checkpoint "${exp_dir}"
+    # shellcheck disable=SC2086
+    run_with_progress "grep -a 'epoch results' '${exp_dir}/train.log' | tail -n 1 | sed -e 's/^.*INFO: //' | cut -c 1-200" \
+        ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${exp_dir##*/}" --log "${exp_dir}/train.log" \
+            --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${exp_dir}/.dist_init_" \
+            --multiprocessing_distributed true ${launch_opts} -- \
+            ${python} -m "${entry_point}" --resume true --output_dir "${exp_dir}" "$@" \
+        || fail "training failed; see ${exp_dir}/train.log"
+}
+
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
     # shellcheck disable=SC2086
@@ -310,9 +330,11 @@ collect_stats() {
     rm -rf "${tmp}"
 }
 
-# Options shared by the LM's collect-stats and training: the ASR token list.
-lm_common_opts="--use_preprocessor true --token_type ${token_type} --token_list ${token_list}"
-lm_common_opts+=" --bpemodel ${bpemodel} --non_linguistic_symbols ${nlsyms_txt} --cleaner ${cleaner} --g2p none"
+# Text processing shared by the LM and ASR tasks: both use the ASR token list.
+token_opts="--use_preprocessor true --token_type ${token_type} --token_list ${token_list}"
+token_opts+=" --bpemodel ${bpemodel} --non_linguistic_symbols ${nlsyms_txt} --cleaner ${cleaner} --g2p none"
+# Options shared by the LM's collect-stats and training.
+lm_common_opts=${token_opts}
 [ -n "${lm_config}" ] && lm_common_opts+=" --config ${lm_config}"
 lm_data=${lm_stats_dir}/data
 
@@ -335,21 +357,14 @@ fi
 
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && "${use_lm}" && ! "${skip_train}"; then
     [ -f "${lm_stats_dir}/train/text_shape.${token_type}" ] || fail "${lm_stats_dir}/train/text_shape.${token_type} not found (run stage 6)"
-    log "Stage 7: LM training -> ${lm_exp} (ngpu=${ngpu}); log: ${lm_exp}/train.log"
-    mkdir -p "${lm_exp}"
-    ${python} -m espnet_mixrep.bin.recipe check_checkpoint "${lm_exp}"
+    log "Stage 7: LM training -> ${lm_exp} (ngpu=${ngpu}, num_nodes=${num_nodes}); log: ${lm_exp}/train.log"
     # shellcheck disable=SC2086
-    run_with_progress "grep -a 'epoch results' '${lm_exp}/train.log' | tail -n 1 | sed -e 's/^.*INFO: //' | cut -c 1-200" \
-        ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${lm_exp##*/}" --log "${lm_exp}/train.log" \
-            --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${lm_exp}/.dist_init_" \
-            --multiprocessing_distributed true -- \
-            ${python} -m espnet2.bin.lm_train ${lm_common_opts} \
-                --train_data_path_and_name_and_type "${lm_data}/train.txt,text,text" \
-                --valid_data_path_and_name_and_type "${lm_data}/dev.txt,text,text" \
-                --train_shape_file "${lm_stats_dir}/train/text_shape.${token_type}" \
-                --valid_shape_file "${lm_stats_dir}/valid/text_shape.${token_type}" \
-                --fold_length "${lm_fold_length}" --resume true --output_dir "${lm_exp}" ${lm_args} \
-        || fail "LM training failed; see ${lm_exp}/train.log"
+    launch_training "${lm_exp}" espnet2.bin.lm_train ${lm_common_opts} \
+        --train_data_path_and_name_and_type "${lm_data}/train.txt,text,text" \
+        --valid_data_path_and_name_and_type "${lm_data}/dev.txt,text,text" \
+        --train_shape_file "${lm_stats_dir}/train/text_shape.${token_type}" \
+        --valid_shape_file "${lm_stats_dir}/valid/text_shape.${token_type}" \
+        --fold_length "${lm_fold_length}" ${lm_args}
     [ -f "${lm_exp}/${inference_lm}" ] || fail "LM training ended without ${lm_exp}/${inference_lm}"
 fi
 
@@ -367,9 +382,7 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ] && "${use_lm}" && ! "${skip_tra
 fi
 
 # Options shared by collect-stats and training.
-common_opts="--use_preprocessor true --token_type ${token_type} --token_list ${token_list}"
-common_opts+=" --bpemodel ${bpemodel} --non_linguistic_symbols ${nlsyms_txt} --cleaner ${cleaner} --g2p none"
-common_opts+=" --frontend_conf fs=${fs_hz}"
+common_opts="${token_opts} --frontend_conf fs=${fs_hz}"
 [ -n "${asr_config}" ] && common_opts+=" --config ${asr_config}"
 
 if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ] && ! "${skip_train}"; then
@@ -389,34 +402,21 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ] && ! "${skip_train}"; then
     [ -n "${asr_config}" ] || fail "--asr_config is required for stage 11"
     [ -f "${asr_stats_dir}/train/feats_stats.npz" ] || fail "${asr_stats_dir}/train/feats_stats.npz not found (run stage 10)"
     log "Stage 11: ASR training -> ${asr_exp} (ngpu=${ngpu}, num_nodes=${num_nodes}); log: ${asr_exp}/train.log"
-    mkdir -p "${asr_exp}"
-    printf '%s\n' "${run_args}" > "${asr_exp}/run.sh"
-    ${python} -m espnet_mixrep.bin.recipe check_checkpoint "${asr_exp}"
     _opts=""
     [ "${feats_normalize}" = global_mvn ] && _opts+="--normalize global_mvn --normalize_conf stats_file=${asr_stats_dir}/train/feats_stats.npz "
     [ -n "${pretrained_model}" ] && _opts+="--init_param ${pretrained_model} "
-    _launch_opts=""
-    [ -n "${dist_host}" ] && _launch_opts+="--host ${dist_host} "
-    [ -n "${dist_master_port}" ] && _launch_opts+="--master_port ${dist_master_port} "
-    # --resume true: a rerun continues from ${asr_exp}/checkpoint.pth.
     # shellcheck disable=SC2086
-    run_with_progress "grep -a 'epoch results' '${asr_exp}/train.log' | tail -n 1 | sed -e 's/^.*INFO: //' | cut -c 1-200" \
-        ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${asr_exp##*/}" --log "${asr_exp}/train.log" \
-            --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${asr_exp}/.dist_init_" \
-            --multiprocessing_distributed true ${_launch_opts} -- \
-            ${python} -m espnet_mixrep.bin.asr_train ${common_opts} ${_opts} \
-                --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
-                --train_data_path_and_name_and_type "${data_feats}/${train_set}/text,text,text" \
-                --train_shape_file "${asr_stats_dir}/train/speech_shape" \
-                --train_shape_file "${asr_stats_dir}/train/text_shape.${token_type}" \
-                --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
-                --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" \
-                --valid_shape_file "${asr_stats_dir}/valid/speech_shape" \
-                --valid_shape_file "${asr_stats_dir}/valid/text_shape.${token_type}" \
-                --resume true --ignore_init_mismatch "${ignore_init_mismatch}" \
-                --fold_length "$(( asr_speech_fold_length * 100 ))" --fold_length "${asr_text_fold_length}" \
-                --output_dir "${asr_exp}" ${asr_args} \
-        || fail "training failed; see ${asr_exp}/train.log"
+    launch_training "${asr_exp}" espnet_mixrep.bin.asr_train ${common_opts} ${_opts} \
+        --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
+        --train_data_path_and_name_and_type "${data_feats}/${train_set}/text,text,text" \
+        --train_shape_file "${asr_stats_dir}/train/speech_shape" \
+        --train_shape_file "${asr_stats_dir}/train/text_shape.${token_type}" \
+        --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
+        --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" \
+        --valid_shape_file "${asr_stats_dir}/valid/speech_shape" \
+        --valid_shape_file "${asr_stats_dir}/valid/text_shape.${token_type}" \
+        --ignore_init_mismatch "${ignore_init_mismatch}" \
+        --fold_length "$(( asr_speech_fold_length * 100 ))" --fold_length "${asr_text_fold_length}" ${asr_args}
     [ -f "${asr_exp}/${inference_asr_model}" ] || fail "training ended without ${asr_exp}/${inference_asr_model}"
 fi
 
