@@ -7,7 +7,13 @@ import math
 import pytest
 import torch
 
-from espnet_mixrep.learn2diss.gaussian import correlated_gaussians, fit_club_on_gaussians, gaussian_club_limit, gaussian_mi
+from espnet_mixrep.learn2diss.gaussian import (
+    correlated_gaussians,
+    fit_club_on_gaussians,
+    gaussian_club_limit,
+    gaussian_mi,
+    rho_for_mi,
+)
 from espnet_mixrep.learn2diss.losses import CLUBEstimator, nt_xent_loss, pseudo_con_loss
 
 
@@ -53,6 +59,29 @@ def test_club_at_high_rho_is_capped_by_q_variance_but_stays_above_mi() -> None:
         estimate = club.mi_upper_bound(x, y, sampled=False).item()
     assert estimate == pytest.approx(dim * rho**2 * math.e, rel=0.1)
     assert gaussian_mi(dim, rho) < estimate < gaussian_club_limit(dim, rho)
+
+
+def test_rho_for_mi_inverts_gaussian_mi() -> None:
+    for mi in (0.0, 2.0, 10.0):
+        assert gaussian_mi(20, rho_for_mi(20, mi)) == pytest.approx(mi)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        rho_for_mi(20, -1.0)
+
+
+def test_club_with_the_papers_small_q_is_not_an_upper_bound() -> None:
+    """The CLUB paper's Gaussian setting: d = 20, true MI 2 nats, q with 7 hidden units.
+
+    Such a q cannot represent the 20-dimensional conditional mean, so the
+    estimate lands below the true MI (and far below CLUB's limit 4.43): its
+    closeness to the MI in the paper's figure is not a property of CLUB.
+    """
+    dim, rho = 20, rho_for_mi(20, 2.0)
+    torch.set_num_threads(1)
+    club = fit_club_on_gaussians(rho, dim, steps=800, batch_size=64, hidden_size=7, lr=5e-3)
+    x, y = correlated_gaussians(4000, dim, rho, torch.Generator().manual_seed(123))
+    with torch.no_grad():
+        estimate = club.mi_upper_bound(x, y, sampled=False).item()
+    assert 0.5 < estimate < gaussian_mi(dim, rho) - 0.3
 
 
 def test_club_gradient_routing() -> None:
