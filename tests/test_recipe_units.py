@@ -18,6 +18,7 @@ from espnet_mixrep.recipes.audio import filter_data_dir, format_data_dir, split_
 from espnet_mixrep.recipes.datadir import (
     DataDirError,
     Utterance,
+    atomic_file,
     fix_data_dir,
     read_kaldi_map,
     validate_data_dir,
@@ -299,3 +300,21 @@ def test_upload_staging_rejects_bad_archives(tmp_path: Path) -> None:
         zf.writestr("meta.yaml", "files:\n  asr_model_file: exp/model.pth\nyaml_files: {}\n")
     with pytest.raises(DataDirError, match="lacks it"):
         stage_repository(tmp_path / "z.zip", "me/model", "fsdd", tmp_path / "c")
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_atomic_file_replaces_only_on_success(tmp_path: Path, binary: bool) -> None:
+    target = tmp_path / "sub" / "out.bin"
+    payload, old = (b"\x00new", b"old") if binary else ("new\n", "old")
+    with atomic_file(target, binary=binary) as f:
+        f.write(old)
+    with pytest.raises(RuntimeError):
+        with atomic_file(target, binary=binary) as f:
+            f.write(payload)
+            raise RuntimeError("interrupted writer")
+    read = target.read_bytes if binary else target.read_text
+    assert read() == old
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.bin"]  # no temp file left behind
+    with atomic_file(target, binary=binary) as f:
+        f.write(payload)
+    assert read() == payload

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict, Sequence
 
@@ -72,16 +70,9 @@ def plot_layerwise(rows: Sequence[Dict], png_path: Path) -> None:
             if i == 0 and j == len(metrics) - 1:
                 ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{png_path.stem}.", suffix=".png", dir=png_path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, png_path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        with atomic_file(png_path, binary=True) as f:
+            fig.savefig(f, format="png", dpi=120)
     finally:
         plt.close(fig)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import pickle
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -86,11 +85,8 @@ def main(cmd: Optional[List[str]] = None) -> None:
     kmeans = MiniBatchKMeans(n_clusters=args.n_clusters, random_state=args.seed, batch_size=4096, n_init=3)
     kmeans.fit(fit_frames)
     logging.info("k-means: %d clusters on %d frames, inertia/frame %.3f", args.n_clusters, len(fit_frames), kmeans.inertia_ / len(fit_frames))
-    args.model_out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.model_out.with_name(f".{args.model_out.name}.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_file(args.model_out, binary=True) as f:
         pickle.dump({"kmeans": kmeans, "layer": args.layer, "config": str(args.config)}, f)
-    os.replace(tmp, args.model_out)
 
     for scp, out in args.apply:
         frames = cache.get(scp.resolve()) or extract_frames(extractor, args.layer, scp)

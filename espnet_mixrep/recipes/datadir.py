@@ -13,7 +13,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, TextIO, Tuple, Union
+from typing import IO, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -43,8 +43,9 @@ def atomic_dir(final: PathLike) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_file(path: PathLike, newline: Optional[str] = None) -> Iterator[TextIO]:
-    """Yield a UTF-8 text file open on a temporary sibling of ``path``; on success it replaces ``path``.
+def atomic_file(path: PathLike, newline: Optional[str] = None, binary: bool = False) -> Iterator[IO]:
+    """Yield a file (UTF-8 text, or bytes with ``binary``) open on a temporary sibling of ``path``;
+    on success it replaces ``path``.
 
     A writer that fails or is interrupted leaves ``path`` as it was (or absent).
     """
@@ -52,7 +53,7 @@ def atomic_file(path: PathLike, newline: Optional[str] = None) -> Iterator[TextI
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline)) as f:
             yield f
         os.replace(tmp, path)
     except BaseException:
