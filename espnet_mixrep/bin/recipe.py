@@ -15,15 +15,19 @@ from typing import List, Optional
 
 
 def _prepare_fsdd(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.fsdd import find_or_download_fsdd, prepare_fsdd
+    from espnet_mixrep.recipes.fsdd import (
+        DEFAULT_SETS, DigitSet, find_or_download_fsdd, parse_index_range, prepare_fsdd,
+    )
 
+    sets = {}
+    for name in DEFAULT_SETS:
+        num = getattr(args, f"num_{name}")
+        if num > 0:  # --num_test_seen 0 drops the seen-speaker test set
+            sets[name] = DigitSet(
+                tuple(getattr(args, f"{name}_speakers").split()), num, parse_index_range(getattr(args, f"{name}_takes"))
+            )
     fsdd_dir = find_or_download_fsdd(args.fsdd_dir, args.repo_root, args.download_dir)
     print(f"FSDD recordings: {fsdd_dir}", file=sys.stderr)
-    sets = {
-        args.train_set: (args.train_speakers.split(), args.num_train),
-        args.valid_set: (args.valid_speakers.split(), args.num_valid),
-        args.test_set: (args.test_speakers.split(), args.num_test),
-    }
     counts = prepare_fsdd(
         fsdd_dir, args.data_dir, sets, seed=args.seed, min_digits=args.min_digits, max_digits=args.max_digits
     )
@@ -138,13 +142,16 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--repo_root", default=None, help="look for <repo_root>/../shared/data/fsdd")
     p.add_argument("--download_dir", default="downloads")
     p.add_argument("--data_dir", default="data")
-    for name, speakers, num in (("train", "george jackson", 1000), ("valid", "lucas", 100), ("test", "nicolas", 200)):
-        p.add_argument(f"--{name}_set", default=name)
-        p.add_argument(f"--{name}_speakers", default=speakers)
-        p.add_argument(f"--num_{name}", type=int, default=num)
+    from espnet_mixrep.recipes.fsdd import DEFAULT_SETS
+
+    for name, spec in DEFAULT_SETS.items():
+        p.add_argument(f"--{name}_speakers", default=" ".join(spec.speakers))
+        p.add_argument(f"--{name}_takes", default=f"{spec.indices.start}-{spec.indices.stop - 1}",
+                       help="FSDD take indices FIRST-LAST the set draws from")
+        p.add_argument(f"--num_{name}", type=int, default=spec.num_utterances, help="utterances (0: no such set)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min_digits", type=int, default=2)
-    p.add_argument("--max_digits", type=int, default=7)
+    p.add_argument("--max_digits", type=int, default=5)
     p.set_defaults(func=_prepare_fsdd)
 
     p = sub.add_parser("validate_data_dir", help="check a Kaldi data dir")
@@ -179,7 +186,7 @@ def get_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("token_list", help="stage 5")
     p.add_argument("--text", required=True)
-    p.add_argument("--token_type", required=True, choices=["bpe", "char"])
+    p.add_argument("--token_type", required=True, choices=["bpe", "char", "word"])
     p.add_argument("--out_dir", required=True)
     p.add_argument("--nbpe", type=int, default=30)
     p.add_argument("--bpemode", default="unigram")

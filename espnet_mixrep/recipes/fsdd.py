@@ -4,11 +4,13 @@ FSDD (Jakobovski et al., CC BY-SA 4.0) holds isolated digits,
 ``recordings/{digit}_{speaker}_{index}.wav``, 8 kHz mono. We build
 connected-digit utterances from them: ``min_digits`` to ``max_digits``
 recordings of ONE speaker joined with short silent gaps, transcript the digit
-words ("THREE ONE FOUR"). Everything is drawn from a seeded generator, so the
+words ("THREE ONE FOUR"). Everything is drawn from seeded generators, so the
 same options always give byte-identical data directories.
 
-Sets are speaker-disjoint (default: train george + jackson, valid lucas,
-test nicolas), so the test WER measures an unseen speaker.
+The split (:data:`DEFAULT_SETS`): george, jackson and lucas are the seen
+speakers, their takes split by index into train (10-49), valid (5-9) and
+test_seen (0-4, the release's own test takes); nicolas is the unseen test
+speaker. No recording is in two sets.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tarfile
 import tempfile
 import urllib.request
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -161,6 +164,62 @@ def _read_recording(path: Path) -> np.ndarray:
     return audio[:, 0]
 
 
+@dataclass(frozen=True)
+class DigitSet:
+    """One connected-digit set: whose recordings, which takes, how many utterances.
+
+    ``indices`` are the FSDD take numbers (the ``{index}`` of
+    ``{digit}_{speaker}_{index}.wav``) the set may draw from; two sets that
+    share a speaker must use disjoint takes, so no recording is in both.
+    """
+
+    speakers: Tuple[str, ...]
+    num_utterances: int
+    indices: range = range(0, 50)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "speakers", tuple(self.speakers))
+
+
+# The recipe's split. Seen speakers' takes are split by index: 0-4 is the
+# FSDD release's own test split (test_seen), 5-9 validation, 10-49 training;
+# nicolas is never trained on (test: an unseen speaker).
+SEEN_SPEAKERS = ("george", "jackson", "lucas")
+UNSEEN_SPEAKERS = ("nicolas",)
+DEFAULT_SETS: Dict[str, DigitSet] = {
+    "train": DigitSet(SEEN_SPEAKERS, 1800, range(10, 50)),
+    "valid": DigitSet(SEEN_SPEAKERS, 150, range(5, 10)),
+    "test_seen": DigitSet(SEEN_SPEAKERS, 150, range(0, 5)),
+    "test": DigitSet(UNSEEN_SPEAKERS, 200, range(0, 50)),
+}
+
+
+def parse_index_range(spec: str) -> range:
+    """``"10-49"`` -> range(10, 50); ``"7"`` -> range(7, 8)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", spec)
+    if not match:
+        raise ValueError(f"take range {spec!r}: expected FIRST-LAST (e.g. 10-49) or one index")
+    first = int(match.group(1))
+    last = int(match.group(2)) if match.group(2) is not None else first
+    if last < first:
+        raise ValueError(f"take range {spec!r}: the last index is below the first")
+    return range(first, last + 1)
+
+
+def check_sets_disjoint(sets: Dict[str, DigitSet]) -> None:
+    """Raise ValueError if two sets could draw the same recording."""
+    names = list(sets)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            shared = set(sets[a].speakers) & set(sets[b].speakers)
+            overlap = set(sets[a].indices) & set(sets[b].indices)
+            if shared and overlap:
+                raise ValueError(
+                    f"sets '{a}' and '{b}' share speaker(s) {sorted(shared)} and takes "
+                    f"{min(overlap)}-{max(overlap)}: sets must be disjoint by speaker or by take index"
+                )
+
+
 def build_connected_digits(
     recordings: List[Tuple[int, int, Path]],
     speaker: str,
@@ -168,13 +227,15 @@ def build_connected_digits(
     rng: np.random.Generator,
     prefix: str,
     min_digits: int = 2,
-    max_digits: int = 7,
+    max_digits: int = 5,
     max_gap_s: float = 0.2,
 ) -> List[Tuple[str, str, List[Path], List[int]]]:
     """Plan utterances: [(utt_id, transcript, recording paths, gap lengths in samples)].
 
     Recordings are drawn without replacement from a shuffled pool that is
     refilled when exhausted, so every recording is used about equally often.
+    The n-th plan depends only on the generator and the n-1 before it, so a
+    smaller ``num_utterances`` gives a prefix of a larger one.
     """
     if not min_digits >= 1 or max_digits < min_digits:
         raise ValueError(f"need 1 <= min_digits <= max_digits, got {min_digits}..{max_digits}")
@@ -193,51 +254,66 @@ def build_connected_digits(
     return plans
 
 
+def _stable_seed(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+
+
 def prepare_fsdd(
     fsdd_dir: PathLike,
     data_dir: PathLike,
-    sets: Dict[str, Tuple[Sequence[str], int]],
+    sets: Dict[str, DigitSet],
     seed: int = 0,
     min_digits: int = 2,
-    max_digits: int = 7,
+    max_digits: int = 5,
     wav_dir: Optional[PathLike] = None,
 ) -> Dict[str, int]:
     """Write Kaldi data directories ``data_dir/<set>`` of connected-digit utterances.
 
-    ``sets`` maps a set name to (speakers, number of utterances); the
-    utterances are spread evenly over the speakers. Speakers must not be shared
-    between sets. Audio goes to ``wav_dir/<set>/`` (default
-    ``data_dir/local/wav``) and appears, like the data directory, only when the
-    whole set is written. Returns utterances per set.
+    Each set draws from its speakers' takes ``indices`` only, and its
+    utterances are spread evenly over the speakers. Sets must be disjoint
+    (:func:`check_sets_disjoint`). Every speaker's utterances come from a
+    generator of its own (seed, set, speaker), so sets do not shift when
+    another set changes size, and a training set of N utterances is contained
+    in one of M > N (nested learning-curve sizes). Audio goes to
+    ``wav_dir/<set>/`` (default ``data_dir/local/wav``) and appears, like the
+    data directory, only when the whole set is written. Returns utterances per set.
     """
     import soundfile
 
     fsdd_dir = Path(fsdd_dir)
     data_dir = Path(data_dir)
     wav_root = Path(wav_dir) if wav_dir else data_dir / "local" / "wav"
-    all_speakers = [spk for speakers, _ in sets.values() for spk in speakers]
-    if len(set(all_speakers)) != len(all_speakers):
-        raise ValueError(f"sets must be speaker-disjoint, got {({k: list(v[0]) for k, v in sets.items()})}")
+    check_sets_disjoint(sets)
+    all_speakers = sorted({spk for spec in sets.values() for spk in spec.speakers})
     check_fsdd_dir(fsdd_dir, all_speakers)
     recordings = list_recordings(fsdd_dir)
 
-    # Read every source recording before writing anything, so a corrupt wav
-    # stops the stage with its name and leaves no partial output behind.
+    # Each set's pool; read every source recording before writing anything, so a
+    # corrupt wav stops the stage with its name and leaves no partial output behind.
+    pools: Dict[Tuple[str, str], List[Tuple[int, int, Path]]] = {}
     audio_cache: Dict[Path, np.ndarray] = {}
-    for spk in all_speakers:
-        for _, _, path in recordings[spk]:
-            audio_cache[path] = _read_recording(path)
+    for set_name, spec in sets.items():
+        if spec.num_utterances < len(spec.speakers):
+            raise ValueError(f"set '{set_name}': {spec.num_utterances} utterances for {len(spec.speakers)} speakers")
+        for spk in spec.speakers:
+            pool = [rec for rec in recordings[spk] if rec[1] in spec.indices]
+            if not pool:
+                raise DataDirError(
+                    f"{fsdd_dir / 'recordings'}: set '{set_name}' has no recordings of {spk} "
+                    f"with takes {spec.indices.start}-{spec.indices.stop - 1}"
+                )
+            pools[set_name, spk] = pool
+            for _, _, path in pool:
+                if path not in audio_cache:
+                    audio_cache[path] = _read_recording(path)
 
     counts: Dict[str, int] = {}
-    for set_name, (speakers, num_utts) in sets.items():
-        if num_utts < len(speakers):
-            raise ValueError(f"set '{set_name}': {num_utts} utterances for {len(speakers)} speakers")
-        # One generator per (seed, set): sets do not shift when another changes size.
-        rng = np.random.default_rng([seed, int.from_bytes(set_name.encode()[:8], "little")])
+    for set_name, spec in sets.items():
         plans = []
-        for i, spk in enumerate(speakers):
-            share = num_utts // len(speakers) + (1 if i < num_utts % len(speakers) else 0)
-            plans += build_connected_digits(recordings[spk], spk, share, rng, set_name, min_digits, max_digits)
+        for i, spk in enumerate(spec.speakers):
+            share = spec.num_utterances // len(spec.speakers) + (1 if i < spec.num_utterances % len(spec.speakers) else 0)
+            rng = np.random.default_rng([seed, _stable_seed(set_name), _stable_seed(spk)])
+            plans += build_connected_digits(pools[set_name, spk], spk, share, rng, set_name, min_digits, max_digits)
 
         final_wav_dir = (wav_root / set_name).resolve()
         utterances = []
