@@ -1,4 +1,4 @@
-"""Stage 5: token lists (sentencepiece BPE or characters), as ESPnet's asr.sh
+"""Stage 5: token lists (sentencepiece BPE, characters or words), as ESPnet's asr.sh
 builds them: ``<blank>`` first, ``<unk>`` second, ``<sos/eos>`` last."""
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ def make_token_list(
     texts = read_kaldi_map(text_file)
     if token_type == "bpe":
         token_dir = Path(out_dir) / f"bpe_{bpemode}{nbpe}"
-    elif token_type == "char":
+    elif token_type in ("char", "word"):
         token_dir = Path(out_dir) / token_type
     else:
-        raise ValueError(f"--token_type must be bpe or char, got '{token_type}'")
+        raise ValueError(f"--token_type must be bpe, char or word, got '{token_type}'")
     token_dir.mkdir(parents=True, exist_ok=True)
     if cleaner:
         from espnet2.text.cleaner import TextCleaner
@@ -47,6 +47,12 @@ def make_token_list(
 
         _train_sentencepiece(list(texts.values()), token_dir, nbpe, bpemode, text_file)
         tokenizer = SentencepiecesTokenizer(str(token_dir / "bpe.model"))
+    elif token_type == "word":
+        from espnet2.text.word_tokenizer import WordTokenizer
+
+        tokenizer = WordTokenizer(
+            non_linguistic_symbols=str(non_linguistic_symbols) if non_linguistic_symbols else None
+        )
     else:
         from espnet2.text.char_tokenizer import CharTokenizer
 

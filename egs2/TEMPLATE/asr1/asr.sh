@@ -125,7 +125,7 @@ Options (with their defaults):
   --local_data_opts "${local_data_opts}"
   --speed_perturb_factors "${speed_perturb_factors}"   e.g. "0.9 1.0 1.1"
   --fs ${fs} --min_wav_duration ${min_wav_duration} --max_wav_duration ${max_wav_duration}
-  --token_type ${token_type} (bpe|char) --nbpe ${nbpe} --bpemode ${bpemode}
+  --token_type ${token_type} (bpe|char|word) --nbpe ${nbpe} --bpemode ${bpemode}
   --bpe_train_text "${bpe_train_text}" --nlsyms_txt ${nlsyms_txt} --cleaner ${cleaner} --lang ${lang}
   --use_lm ${use_lm} --lm_config <yaml> --lm_args "<extra LM training options>" --lm_tag <name>
   --lm_train_text "<text files>" --lm_dev_text <text> --lm_test_text <text>
@@ -154,7 +154,7 @@ fail() { log "ERROR: $*"; exit 1; }
 [ -n "${valid_set}" ] || fail "--valid_set is required"
 [ -n "${test_sets}" ] || fail "--test_sets is required"
 [ "${feats_type}" = raw ] || fail "--feats_type ${feats_type}: only raw is supported"
-[ "${token_type}" = bpe ] || [ "${token_type}" = char ] || fail "--token_type must be bpe or char, got ${token_type}"
+case "${token_type}" in bpe|char|word) ;; *) fail "--token_type must be bpe, char or word, got ${token_type}" ;; esac
 "${use_ngram}" && fail "--use_ngram true: the n-gram LM stage 9 is not provided by this driver"
 
 # "16k" -> 16000
