@@ -257,7 +257,7 @@ def test_scoring_refuses_missing_hypotheses(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- token lists
-@pytest.mark.parametrize("token_type", ["char", "bpe"])
+@pytest.mark.parametrize("token_type", ["char", "bpe", "word"])
 def test_token_list_matches_espnet_tokenize_text(tmp_path: Path, token_type: str) -> None:
     from espnet2.bin.tokenize_text import tokenize
 
