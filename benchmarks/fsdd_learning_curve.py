@@ -268,8 +268,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
                         help="baseline, mixspeech (S={0}), mixrep_hidden (S={k}), mixrep (S={0,k}); configs in conf/")
-    parser.add_argument("--max_epoch", type=int, default=60)
-    parser.add_argument("--patience", type=int, default=8, help="epochs without a lower validation loss before stopping")
+    parser.add_argument("--max_epoch", type=int, default=45)
+    parser.add_argument("--patience", type=int, default=6, help="epochs without a lower validation loss before stopping")
     parser.add_argument("--iters_per_epoch", type=int, default=57, help="updates per epoch (57 = one pass of 1800 utterances)")
     parser.add_argument("--jobs", type=int, default=2, help="trainings side by side (one CPU thread each)")
     parser.add_argument("--bootstrap", type=int, default=10000, help="bootstrap replicates")
