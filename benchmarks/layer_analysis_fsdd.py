@@ -6,7 +6,7 @@ with 3 trials x 49 ridge pairs, MI with 3 k-means seeds) and prints the time of
 each phase. Usage, from the repository root::
 
     OMP_NUM_THREADS=1 python benchmarks/layer_analysis_fsdd.py \\
-        egs2/fsdd_mixrep/asr1/exp/asr_train_asr_baseline_raw_en_bpe30 [more exp dirs...]
+        egs2/fsdd_mixrep/asr1/exp/asr_train_asr_baseline [more exp dirs...]
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ COMMON = [
     "--ngpu", "0", "--nj", "1", "--inference_nj", "1",
     "--asr_config", "conf/tuning/train_asr_tiny_mixrep.yaml", "--asr_tag", TAG,
     "--inference_config", "conf/tuning/decode_tiny.yaml",
-    "--local_data_opts", "--num_train 40 --num_valid 8 --num_test 6",
+    "--local_data_opts", "--num_train 40 --num_valid 8 --num_test_seen 0 --num_test 6",
 ]
 
 

@@ -6,12 +6,11 @@
 #
 # Probe set: FSDD's isolated-digit recordings of every speaker (the data
 # directory's text is the digit word, utt2spk the speaker). Note that the
-# training speakers' recordings are also the pieces of the connected-digit
-# training utterances; --speakers "lucas nicolas" restricts the probe to the
-# held-out speakers (then the speaker labels have only two classes).
+# seen speakers' (george, jackson, lucas) takes 10-49 are also the pieces of
+# the connected-digit training utterances; nicolas is never trained on.
 #
 # Example (baseline vs MixRep):
-#   local/layer_analysis.sh --asr_exps "exp/asr_train_asr_baseline_raw_en_bpe30 exp/asr_train_asr_mixrep_raw_en_bpe30"
+#   local/layer_analysis.sh --asr_exps "exp/asr_train_asr_baseline exp/asr_train_asr_mixrep"
 set -euo pipefail
 
 asr_exps=""                 # experiment dirs (each with config.yaml and ${model_file}); default: every exp/asr_*/ that has both
@@ -49,7 +48,7 @@ for dir in ${asr_exps}; do
         echo "$0: ${dir} lacks config.yaml or ${model_file}" >&2
         exit 1
     fi
-    # exp/asr_train_asr_mixrep_raw_en_bpe30 -> mixrep
+    # exp/asr_train_asr_mixrep[_raw_en_word] -> mixrep
     name=$(basename "${dir}" | sed -e 's/^asr_//' -e 's/^train_asr_//' -e 's/^train_//' -e 's/_raw_.*$//')
     model_args+=(--model "name=${name},config=${dir}/config.yaml,model_file=${checkpoint}")
 done
