@@ -3,8 +3,9 @@
 For each training-set size (nested subsets of the recipe's training set:
 the N-utterance set is part of every larger one; validation and test sets
 are the same at every size) the benchmark trains every method with every
-seed through the recipe's own run.sh, until the validation loss has not
-improved for --patience epochs (at most --max_epoch). An "epoch" is a fixed
+seed through the recipe's own run.sh, until the validation accuracy (the
+recipe's model-selection criterion) has not improved for --patience epochs
+(at most --max_epoch). An "epoch" is a fixed
 --iters_per_epoch updates at every size, so the learning-rate schedule and
 the patience mean the same number of steps whether the set has 200 or 1800
 utterances. Each model (average of the best checkpoints by validation
@@ -151,7 +152,7 @@ def train_and_decode(run: Run, args: argparse.Namespace) -> Tuple[Run, bool, flo
         print(f"[n{run.size}] train {run.tag}", flush=True)
         schedule = (
             f"--seed {run.seed} --max_epoch {args.max_epoch} --patience {args.patience} "
-            f"--early_stopping_criterion valid loss min --num_iters_per_epoch {args.iters_per_epoch}"
+            f"--early_stopping_criterion valid acc max --num_iters_per_epoch {args.iters_per_epoch}"
         )
         if not run_logged(["./run.sh", "--stage", "11", "--stop_stage", "11", *common, "--asr_args", schedule], run.recipe, log):
             return run, False, time.time() - start
@@ -255,7 +256,7 @@ def report(runs: List[Run], args: argparse.Namespace) -> str:
         "WER in %. rel. change = (method WER - baseline WER) / baseline WER, WERs pooled over seeds;",
         f"interval: 95% percentile interval of {args.bootstrap} paired bootstrap replicates resampling seeds",
         "and test utterances (the same draw for both methods); 'cannot tell' = the interval contains 0.",
-        f"epochs: trained per seed ('!' = reached --max_epoch {args.max_epoch} before the validation loss stopped",
+        f"epochs: trained per seed ('!' = reached --max_epoch {args.max_epoch} before the validation accuracy stopped",
         f"improving for {args.patience} epochs), in brackets the epoch of best validation accuracy;",
         f"one epoch = {args.iters_per_epoch} updates at every size.",
     ]
@@ -268,8 +269,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
                         help="baseline, mixspeech (S={0}), mixrep_hidden (S={k}), mixrep (S={0,k}); configs in conf/")
-    parser.add_argument("--max_epoch", type=int, default=45)
-    parser.add_argument("--patience", type=int, default=6, help="epochs without a lower validation loss before stopping")
+    parser.add_argument("--max_epoch", type=int, default=40)
+    parser.add_argument("--patience", type=int, default=5, help="epochs without a higher validation accuracy before stopping")
     parser.add_argument("--iters_per_epoch", type=int, default=57, help="updates per epoch (57 = one pass of 1800 utterances)")
     parser.add_argument("--jobs", type=int, default=2, help="trainings side by side (one CPU thread each)")
     parser.add_argument("--bootstrap", type=int, default=10000, help="bootstrap replicates")
