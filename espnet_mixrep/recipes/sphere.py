@@ -30,8 +30,6 @@ from espnet_mixrep.recipes.shorten import (
     HEADER_WINDOW,
     MAX_CHANNELS,
     SAMPLE_TYPES,
-    TYPE_S16HL,
-    TYPE_S16LH,
     ShortenError,
     decode_shorten,
     read_shorten_header,
@@ -64,7 +62,7 @@ class SphereHeader:
 
     @property
     def sample_n_bytes(self) -> int:
-        return int(self.fields.get("sample_n_bytes", 2))
+        return int(self.fields.get("sample_n_bytes", 1 if self.base_coding in ("ulaw", "alaw") else 2))
 
     @property
     def coding(self) -> str:
