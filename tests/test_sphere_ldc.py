@@ -86,7 +86,8 @@ def test_stage3_jobs_match_sph2pipe(ldc_sphere_dir, tmp_path, monkeypatch, capsy
     dump = _format(ldc_sphere_dir, tmp_path, nj=2)
     _assert_dump_matches(dump, ldc_sphere_dir)
     summary = capsys.readouterr().err
-    assert "22 utterances from 11 recordings in 2 job(s) (SPHERE decoded in-process: 11)" in summary
+    # both channels of a file in one job, read once
+    assert "22 utterances from 11 recordings in 2 job(s) (SPHERE files read: 7, entries decoded in-process: 11)" in summary
 
 
 def test_stage3_runs_sph2pipe_unless_told_otherwise(ldc_sphere_dir, tmp_path, monkeypatch, capsys):
@@ -103,11 +104,11 @@ def test_stage3_runs_sph2pipe_unless_told_otherwise(ldc_sphere_dir, tmp_path, mo
     (bindir / "sph2pipe").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.path.dirname(sys.executable)}")
     dump = _format(ldc_sphere_dir, tmp_path / "run", nj=1)
-    assert len(calls.read_text().splitlines()) == 11 and "(sph2pipe: 11)" in capsys.readouterr().err
+    assert len(calls.read_text().splitlines()) == 11 and "(entries run by sph2pipe: 11)" in capsys.readouterr().err
     _assert_dump_matches(dump, ldc_sphere_dir)
     calls.unlink()
     dump = _format(ldc_sphere_dir, tmp_path / "ours", nj=1, use_sph2pipe=False)
-    assert not calls.exists() and "(SPHERE decoded in-process: 11)" in capsys.readouterr().err
+    assert not calls.exists() and "(SPHERE files read: 7, entries decoded in-process: 11)" in capsys.readouterr().err
     _assert_dump_matches(dump, ldc_sphere_dir)
 
 

@@ -72,15 +72,15 @@ class WavEntryReader:
                 samples = samples[:, command.channel - 1 : command.channel]
             if command.rate is not None:
                 samples, rate = resample_int16(samples, rate, command.rate), command.rate
-            self.counts["SPHERE decoded in-process"] += 1
+            self.counts["entries decoded in-process"] += 1
             return self._mono(samples.astype(np.float32) / 32768, entry, source), rate
         if entry.endswith("|"):
-            self.counts["sph2pipe" if command is not None else "other commands"] += 1
+            self.counts["entries run by sph2pipe" if command is not None else "other commands"] += 1
             audio, rate = self._run(entry, source)
             return self._mono(audio, entry, source), rate
         if _is_sphere_file(entry):
             samples, rate = self._sphere(entry, source)
-            self.counts["SPHERE decoded in-process"] += 1
+            self.counts["entries decoded in-process"] += 1
             return self._mono(samples.astype(np.float32) / 32768, entry, source), rate
         import soundfile
 
@@ -97,6 +97,7 @@ class WavEntryReader:
                 self._last = (path, read_sphere(path))
             except (OSError, SphereError) as exc:
                 raise DataDirError(f"{source}: {exc}") from exc
+            self.counts["SPHERE files read"] += 1
         return self._last[1]
 
     @staticmethod
@@ -216,11 +217,23 @@ def _job_process(index: int, recordings: List[Recording], options: JobOptions, q
         queue.put(("failed", index, traceback.format_exc()))
 
 
+def _audio_file(entry: str) -> str:
+    command = parse_sphere_command(entry)
+    return command.path if command is not None else entry
+
+
 def split_jobs(recordings: List[Recording], nj: int) -> List[List[Recording]]:
-    """At most ``nj`` contiguous runs of recordings (neighbours, e.g. the sides of a conversation, stay together)."""
+    """At most ``nj`` contiguous runs of recordings, about equal in number; entries reading one
+    SPHERE file (the sides of a conversation) stay in one job, so it is decoded once."""
+    files = [_audio_file(entry) for entry, _ in recordings]
     n = max(1, min(nj, len(recordings)))
-    bounds = np.linspace(0, len(recordings), n + 1).astype(int)
-    return [recordings[bounds[i] : bounds[i + 1]] for i in range(n)]
+    bounds = [int(b) for b in np.linspace(0, len(recordings), n + 1)]
+    for i in range(1, n):
+        bounds[i] = max(bounds[i], bounds[i - 1])
+        while 0 < bounds[i] < len(files) and files[bounds[i]] == files[bounds[i] - 1]:
+            bounds[i] += 1
+    jobs = [recordings[bounds[i] : bounds[i + 1]] for i in range(n)]
+    return [job for job in jobs if job]
 
 
 def _run_jobs(jobs: List[List[Recording]], options: JobOptions, desc: str) -> Tuple[List[Written], Counter]:
