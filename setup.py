@@ -79,6 +79,8 @@ setup(
         "scikit-learn",
         # ESPnet 202511's classification model imports it (not in espnet's requirements).
         "torcheval",
+        # The compiled shorten decoder (ESPnet already brings it in, through librosa).
+        "numba",
     ],
     extras_require={"test": ["pytest"]},
     cmdclass={"build_py": BuildPyWithHook, "editable_wheel": EditableWheelWithHook},

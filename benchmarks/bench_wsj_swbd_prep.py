@@ -1,6 +1,6 @@
 """Stages 1-5 of the WSJ and Switchboard recipes on the generated LDC-layout
-corpora of the tests (target: under 2 minutes each), and the speed of our
-pure-Python shorten decoder relative to real time.
+corpora of the tests (target: under 2 minutes each). The SPHERE decoder's
+own speed: benchmarks/bench_sphere_decode.py.
 
     python benchmarks/bench_wsj_swbd_prep.py
 """
@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from ldc_fixtures import make_swbd_corpus, make_wsj_corpus  # noqa: E402
 from recipe_runner import run_recipe, scratch_recipe  # noqa: E402
-from shorten_encoder import encode_shorten  # noqa: E402
-
-from espnet_mixrep.recipes.shorten import decode_shorten  # noqa: E402
 
 TARGET_S = 120.0
 
@@ -47,17 +41,6 @@ def main() -> None:
         )  # fmt: skip
         n_swbd = len(swbd.train_texts) + len(swbd.eval_utts)
         print(f"SWBD stages 1-5 ({n_swbd} utterances): {wall:6.1f} s wall, {cpu:6.1f} s CPU, {wall / TARGET_S:.2f} of the 2-minute target")
-
-    rng = np.random.default_rng(0)
-    seconds = 10
-    x = np.round(rng.normal(0, 2000, size=(16000 * seconds, 1))).astype(np.int16)
-    stream = encode_shorten(x)
-    start = time.process_time()
-    y = decode_shorten(stream)
-    spent = time.process_time() - start
-    assert np.array_equal(x, y)
-    print(f"shorten decoding: {spent:.2f} s CPU for {seconds} s of 16 kHz audio ({spent / seconds:.3f} x real time), "
-          f"compression ratio {len(stream) / x.nbytes:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

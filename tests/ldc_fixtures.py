@@ -2,7 +2,8 @@
 
 Audio is real SPHERE: 16 kHz .wv1 for WSJ (WSJ0 plain PCM, WSJ1
 shorten-compressed as on the LDC discs), two-channel 8 kHz u-law .sph for
-Switchboard and Hub5 eval2000. The speech is FSDD digit recordings
+Switchboard and Hub5 eval2000 (every other conversation u-law shorten, as
+many Switchboard copies are). The speech is FSDD digit recordings
 (upsampled) when FSDD is present, otherwise synthesized tones (the tests that
 use these corpora check data layouts and the pipeline, not recognition).
 """
@@ -20,6 +21,8 @@ import soundfile
 from conftest import find_fsdd_dir
 from shorten_encoder import encode_shorten
 
+from espnet_mixrep.recipes.g711 import linear_to_ulaw
+from espnet_mixrep.recipes.shorten import TYPE_AU2
 from espnet_mixrep.recipes.sphere import resample_int16, write_sphere
 from espnet_mixrep.recipes.swbd import hub5_utterance_id
 
@@ -81,15 +84,24 @@ class WsjFixture:
     lm_lines: List[str] = field(default_factory=list)
 
 
-def write_shorten_sphere(path: Path, samples: np.ndarray, rate: int) -> None:
-    """A shorten-compressed 16-bit PCM SPHERE file, as most WSJ .wv1 files are."""
+def write_shorten_sphere(path: Path, samples: np.ndarray, rate: int, coding: str = "pcm") -> None:
+    """A shorten-compressed SPHERE file of int16 samples ([n] or [n, channels]): 16-bit PCM, as
+    most WSJ .wv1 files are, or u-law (coded as the LDC's u-law shorten files are: AU2, no means)."""
+    samples = np.asarray(samples)
+    samples = samples[:, None] if samples.ndim == 1 else samples
+    if coding == "ulaw":
+        stream = encode_shorten(linear_to_ulaw(samples), sample_type=TYPE_AU2, nmean=0)
+        width, order = ("-i", 1), ("-s1", "1")
+    else:
+        stream, width, order = encode_shorten(samples), ("-i", 2), ("-s2", "10")
+    sample_coding = f"{coding},embedded-shorten-v2.00"
     fields = [
-        ("sample_count", "-i", len(samples)), ("sample_rate", "-i", rate), ("channel_count", "-i", 1),
-        ("sample_n_bytes", "-i", 2), ("sample_byte_format", "-s2", "10"),
-        ("sample_coding", "-s26", "pcm,embedded-shorten-v2.00"),
+        ("sample_count", "-i", len(samples)), ("sample_rate", "-i", rate), ("channel_count", "-i", samples.shape[1]),
+        ("sample_n_bytes", *width), ("sample_byte_format", *order),
+        ("sample_coding", f"-s{len(sample_coding)}", sample_coding),
     ]  # fmt: skip
     header = "NIST_1A\n   1024\n" + "".join(f"{k} {t} {v}\n" for k, t, v in fields) + "end_head\n"
-    path.write_bytes(header.encode().ljust(1024, b" ") + encode_shorten(np.asarray(samples)[:, None]))
+    path.write_bytes(header.encode().ljust(1024, b" ") + stream)
 
 
 def _wsj_utterances(
@@ -262,7 +274,10 @@ def make_swbd_corpus(root: Path, conversations: int = 6, utts_per_side: int = 3)
             (trans_dir / f"sw{number}{side}-ms98-a-trans.text").write_text("\n".join(lines) + "\n")
             (trans_dir / f"sw{number}{side}-ms98-a-word.text").write_text("")
             channels.append(signal)
-        write_sphere(disc / f"{conv}.sph", np.stack(channels, axis=1), 8000, coding="ulaw")
+        if c % 2:
+            write_shorten_sphere(disc / f"{conv}.sph", np.stack(channels, axis=1), 8000, coding="ulaw")
+        else:
+            write_sphere(disc / f"{conv}.sph", np.stack(channels, axis=1), 8000, coding="ulaw")
 
     # eval2000: one Switchboard and one CallHome conversation.
     english = fx.eval2000_speech / "english"
@@ -299,7 +314,10 @@ def make_swbd_corpus(root: Path, conversations: int = 6, utts_per_side: int = 3)
                 fx.eval_utts[hub5_utterance_id(conv, side, f"{t:.2f}", f"{end:.2f}")] = text
                 t = round(end + 0.7, 2)
             channels.append(signal)
-        write_sphere(english / f"{conv}.sph", np.stack(channels, axis=1), 8000, coding="ulaw")
+        if e:
+            write_shorten_sphere(english / f"{conv}.sph", np.stack(channels, axis=1), 8000, coding="ulaw")
+        else:
+            write_sphere(english / f"{conv}.sph", np.stack(channels, axis=1), 8000, coding="ulaw")
     (english / "hub5e_00.pem").write_text("\n".join(pem) + "\n")
     (reference / "hub5e00.english.000405.stm").write_text("\n".join(stm) + "\n")
     (reference / "en20000405_hub5.glm").write_text(

@@ -1,20 +1,27 @@
-"""A small shorten encoder (versions 1 and 2, 16-bit signed), written for the
-tests of our decoder: it uses every command a real stream can hold (DIFF0-3,
-QLPC, ZERO, BITSHIFT, BLOCKSIZE, VERBATIM) with the running mean offset."""
+"""A small shorten encoder (versions 0-2; 16-bit signed or lossless u-law),
+written for the tests of our decoder: it uses every command a real stream
+can hold (DIFF0-3, QLPC, ZERO, BITSHIFT, BLOCKSIZE, VERBATIM) with the
+running mean offset, where the real LDC test files use only some of them."""
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Sequence, Union
 
 import numpy as np
 
 from espnet_mixrep.recipes.shorten import (
     BITSHIFTSIZE, CHANSIZE, ENERGYSIZE, FIXED_COEFFS, FN_BITSHIFT, FN_BLOCKSIZE, FN_DIFF0, FN_DIFF1, FN_DIFF2,
-    FN_DIFF3, FN_QLPC, FN_QUIT, FN_VERBATIM, FN_ZERO, FNSIZE, LPCQSIZE, LPCQUANT, NSKIPSIZE, NWRAP, TYPE_S16HL,
-    TYPESIZE, ULONGSIZE, VERBATIM_BYTE_SIZE, VERBATIM_CKSIZE_SIZE, _cdiv,
+    FN_DIFF3, FN_QLPC, FN_QUIT, FN_VERBATIM, FN_ZERO, FNSIZE, LPCQSIZE, LPCQUANT, NSKIPSIZE, NWRAP, TYPE_AU1,
+    TYPE_AU2, TYPE_S16HL, TYPESIZE, ULAW_OUTWARD, ULONGSIZE, VERBATIM_BYTE_SIZE, VERBATIM_CKSIZE_SIZE, XBYTESIZE,
 )  # fmt: skip
 
 QLPC_COEFFS = (40, -12)  # quantised by 2**LPCQUANT: 1.25 x[n-1] - 0.375 x[n-2]
+
+
+def _cdiv(a: int, b: int) -> int:
+    """C integer division (truncates toward zero), as shorten computes its means."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
 
 
 class _BitWriter:
@@ -40,19 +47,42 @@ class _BitWriter:
         return np.packbits(np.array(self.bits, dtype=np.uint8)).tobytes()
 
 
-def encode_shorten(samples: np.ndarray, version: int = 2, blocksize: int = 256, nmean: int = 4, bitshift: int = 0) -> bytes:
-    """int16 samples [frames, channels] -> shorten stream (frames not a multiple of blocksize are fine)."""
+def _ulaw_indices(codes: np.ndarray, sample_type: int) -> np.ndarray:
+    """u-law bytes -> the monotonic indices shorten's u-law types code (lossless: row 0 of the table)."""
+    position = np.argsort(ULAW_OUTWARD[0])[codes.astype(np.int64)]  # where each byte sits in row 0
+    if sample_type == TYPE_AU1:
+        return position - 128
+    return np.where(codes == 0x7F, -1, np.where(position >= 128, position - 128, position - 129))
+
+
+def encode_shorten(
+    samples: np.ndarray, version: int = 2, blocksize: Union[int, Sequence[int]] = 256, nmean: int = 4,
+    bitshift: int = 0, sample_type: int = TYPE_S16HL, skip_bytes: bytes = b"",
+) -> bytes:
+    """Samples [frames, channels] -> shorten stream.
+
+    ``samples``: int16, or u-law bytes for the u-law types (TYPE_AU1, TYPE_AU2);
+    other ``sample_type`` values only label the stream. ``blocksize``: one
+    size, or the size of each block in turn (the last repeats); the final
+    block is cut to what is left. ``skip_bytes`` go in the header (nskip).
+    """
+    if sample_type in (TYPE_AU1, TYPE_AU2):
+        samples = _ulaw_indices(np.asarray(samples), sample_type)
     samples = np.asarray(samples, dtype=np.int64)
     frames, channels = samples.shape
+    sizes = [blocksize] if isinstance(blocksize, int) else list(blocksize)
+    blocksize = sizes[0]
     w = _BitWriter()
     uint = (lambda v, k: w.uvar(v, k)) if version == 0 else (lambda v, k: w.ulong(v))
-    uint(TYPE_S16HL, TYPESIZE)
+    uint(sample_type, TYPESIZE)
     uint(channels, CHANSIZE)
     if version > 0:
         uint(blocksize, 8)
         uint(len(QLPC_COEFFS), LPCQSIZE)
         uint(nmean, 0)
-        uint(0, NSKIPSIZE)
+        uint(len(skip_bytes), NSKIPSIZE)
+        for byte in skip_bytes:
+            w.uvar(byte, XBYTESIZE)
     lpcqoffset = (1 << LPCQUANT) if version > 1 else 0
     w.uvar(FN_VERBATIM, FNSIZE)
     w.uvar(3, VERBATIM_CKSIZE_SIZE)
@@ -67,10 +97,11 @@ def encode_shorten(samples: np.ndarray, version: int = 2, blocksize: int = 256, 
     commands = [FN_DIFF0, FN_DIFF1, FN_DIFF2, FN_DIFF3, FN_QLPC]
     start, n_block = 0, 0
     while start < frames:
-        if frames - start < blocksize:
+        wanted = min(sizes[min(n_block, len(sizes) - 1)], frames - start)
+        if wanted != blocksize:
             w.uvar(FN_BLOCKSIZE, FNSIZE)
-            uint(frames - start, blocksize.bit_length() - 1)
-            blocksize = frames - start
+            uint(wanted, blocksize.bit_length() - 1)
+            blocksize = wanted
         for chan in range(channels):
             block = [int(x) >> bitshift for x in samples[start : start + blocksize, chan]]
             if nmean == 0:

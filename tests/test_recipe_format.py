@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from espnet_mixrep.recipes.audio import format_data_dir
+from espnet_mixrep.recipes.audio import format_data_dir, split_jobs
 from espnet_mixrep.recipes.datadir import Utterance, read_kaldi_map, write_data_dir
 
 
@@ -37,3 +37,12 @@ def test_segments_of_one_recording_are_cut_from_a_single_read(tmp_path: Path):
     cut, _ = soundfile.read(str(tmp_path / "dump/data/sw0001-B_2.wav"), dtype="int16")
     np.testing.assert_array_equal(cut, recordings["sw0001-B"][2 * rate : 3 * rate])
     assert int(lengths["sp0.9-sw0001-B_2"]) == round(rate / 0.9)
+
+
+def test_split_jobs_keeps_the_sides_of_a_file_together():
+    entries = ["a.wav", "x -m espnet_mixrep.bin.sph2wav --channel 1 /c/sw1.sph |",
+               "x -m espnet_mixrep.bin.sph2wav --channel 2 /c/sw1.sph |", "b.wav"]  # fmt: skip
+    jobs = split_jobs([(entry, []) for entry in entries], 2)
+    assert [[entry for entry, _ in job] for job in jobs] == [entries[:3], entries[3:]]
+    assert [len(job) for job in split_jobs([(entry, []) for entry in entries], 9)] == [1, 2, 1]
+    assert [len(job) for job in split_jobs([(e, []) for e in entries[1:3]], 2)] == [2]

@@ -1,10 +1,12 @@
-"""SPHERE reading: header, PCM (both byte orders), two-channel u-law, shorten
-refusal, and the sph2wav command that wav.scp entries run."""
+"""SPHERE reading: header, PCM (both byte orders), two-channel u-law, A-law,
+what the stage-1 check refuses (the same as the decoder), and the sph2wav
+command that wav.scp entries run, read back by parse_sphere_command."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -12,12 +14,16 @@ import numpy as np
 import pytest
 import soundfile
 
+from shorten_encoder import encode_shorten
+
+from espnet_mixrep.recipes.g711 import ALAW_TO_LINEAR
 from espnet_mixrep.recipes.sphere import (
     ULAW_TO_LINEAR,
-    ShortenNotSupportedError,
+    SphereCommand,
     SphereError,
     check_sphere_readable,
     linear_to_ulaw,
+    parse_sphere_command,
     read_sphere,
     read_sphere_header,
     sphere_wav_command,
@@ -78,16 +84,47 @@ def test_two_channel_ulaw(tmp_path):
         read_sphere(path, channel=3)
 
 
-def test_shorten_is_refused_with_instructions(tmp_path, monkeypatch):
-    # u-law shorten (our decoder handles 16-bit PCM shorten only)
-    fields = "sample_count -i 5\nsample_rate -i 8000\nchannel_count -i 2\nsample_n_bytes -i 1\n"
-    fields += "sample_byte_format -s1 1\nsample_coding -s27 ulaw,embedded-shorten-v2.00\n"
+def test_alaw_table_known_values():
+    # G.711 A-law: even bits inverted on the line, so 0xD5 / 0x55 are the smallest steps
+    assert ALAW_TO_LINEAR[0xD5] == 8 and ALAW_TO_LINEAR[0x55] == -8
+    assert ALAW_TO_LINEAR[0xAA] == 32256 and ALAW_TO_LINEAR[0x2A] == -32256
+    assert len(set(ALAW_TO_LINEAR.tolist())) == 256
+
+
+def test_two_channel_alaw(tmp_path):
+    codes = np.array([[0xD5, 0xAA], [0x55, 0x2A], [0xD4, 0x80]], dtype=np.uint8)
+    fields = "sample_count -i 3\nsample_rate -i 8000\nchannel_count -i 2\nsample_n_bytes -i 1\nsample_coding -s4 alaw\n"
+    path = tmp_path / "fsh.sph"
+    path.write_bytes(_header(fields) + codes.tobytes())
+    assert check_sphere_readable(path) is None  # stage 1 passes it, and stage 3 reads it
+    out, rate = read_sphere(path)
+    assert rate == 8000 and np.array_equal(out, ALAW_TO_LINEAR[codes])
+
+
+@pytest.mark.parametrize(
+    "coding, width, body, problem",
+    [
+        ("pcm,embedded-shorten-v2.00", 2, 1, "shorten sample type 1 (8-bit signed) is not supported"),
+        ("ulaw,embedded-shorten-v2.00", 1, b"ajkg\x02", "shorten stream ends inside its header"),
+        ("pcm,embedded-shorten-v2.00", 2, b"\0" * 64, "says pcm,embedded-shorten-v2.00 but holds no shorten stream"),
+        ("ulaw,embedded-shorten-v2.00", 1, 3, "its shorten stream holds 16-bit signed, big-endian samples"),
+        ("alaw,embedded-shorten-v2.00", 1, 8, "shorten-compressed 1-byte alaw"),
+        ("pcm", 3, b"\0" * 30, "3-byte pcm samples are not supported"),
+        ("g729", 1, b"\0" * 30, "unsupported SPHERE sample_coding 'g729'"),
+    ],
+)
+def test_check_refuses_exactly_what_the_decoder_refuses(tmp_path, coding, width, body, problem):
+    """``body``: the data after the header, or the sample type of a shorten stream to encode."""
+    if isinstance(body, int):
+        body = encode_shorten(np.zeros((300, 2), dtype=np.int16), sample_type=body)
+    fields = f"sample_count -i 300\nsample_rate -i 8000\nchannel_count -i 2\nsample_n_bytes -i {width}\n"
+    fields += f"sample_coding -s{len(coding)} {coding}\n"
     path = tmp_path / "sw02001.sph"
-    path.write_bytes(_header(fields) + b"ajkT\x02" + b"\x00" * 20)
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(ShortenNotSupportedError, match="sph2pipe"):
+    path.write_bytes(_header(fields) + body)
+    message = check_sphere_readable(path)
+    assert message.startswith(f"{path}: ") and problem in message
+    with pytest.raises(SphereError, match=re.escape(problem)):
         read_sphere(path)
-    assert "no sph2pipe" in check_sphere_readable(path)
 
 
 def test_bad_files(tmp_path):
@@ -136,3 +173,22 @@ def test_plain_path_for_uncompressed_mono_without_sph2pipe(tmp_path, monkeypatch
     stereo = tmp_path / "b.sph"
     write_sphere(stereo, np.zeros((10, 2), np.int16), 8000, coding="ulaw")
     assert sphere_wav_command(stereo, channel=1).endswith("--channel 1 " + str(stereo) + " |")
+
+
+def test_stage3_reads_back_every_entry_sphere_wav_command_writes(tmp_path, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "sph2pipe").write_text("#!/bin/sh\nexit 0\n")
+    (bindir / "sph2pipe").chmod(0o755)
+    path = tmp_path / "my dir" / "sw02001.sph"  # a space: the entries quote the path
+    path.parent.mkdir()
+    write_sphere(path, np.zeros((10, 2), np.int16), 8000, coding="ulaw")
+    for on_path, sph2pipe in ((str(bindir), str(bindir / "sph2pipe")), (str(tmp_path / "empty"), None)):
+        monkeypatch.setenv("PATH", on_path)
+        for channel in (None, 1, 2):
+            for rate in (None, 16000):
+                entry = sphere_wav_command(path, channel=channel, rate=rate)
+                if entry.endswith("|"):
+                    assert parse_sphere_command(entry) == SphereCommand(str(path), channel, rate, sph2pipe)
+    assert parse_sphere_command("sox a.wav -t wav - |") is None
+    assert parse_sphere_command(f"{sys.executable} -m espnet_mixrep.bin.sph2wav --rate 8000 - |") is None

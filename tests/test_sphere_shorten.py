@@ -1,5 +1,7 @@
-"""Our shorten decoder against streams from the test encoder: every command,
-versions 1 and 2, running means, bit shift, two channels, and inside SPHERE."""
+"""Our shorten decoder against streams from the test encoder, for what the real
+LDC files (test_sphere_ldc.py) lack: every command, versions 0-2, running
+means, bit shift, block-size changes, header skip bytes, the AU1 u-law type,
+the lossy u-law tables, and inside SPHERE."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import numpy as np
 import pytest
 from shorten_encoder import encode_shorten
 
-from espnet_mixrep.recipes.shorten import ShortenError, decode_shorten
+from espnet_mixrep.recipes.g711 import ULAW_TO_LINEAR
+from espnet_mixrep.recipes.shorten import TYPE_AU1, TYPE_AU2, ULAW_OUTWARD, ShortenError, decode_shorten
 from espnet_mixrep.recipes.sphere import read_sphere, sphere_wav_command
 
 
@@ -32,6 +35,33 @@ def test_two_channels_and_bitshift():
     assert np.array_equal(decode_shorten(encode_shorten(x, blocksize=128)), x)
     even = (x // 4) * 4  # two zero low bits: the encoder sends them shifted out
     assert np.array_equal(decode_shorten(encode_shorten(even, bitshift=2)), even)
+
+
+def test_block_size_changes_and_header_skip_bytes():
+    x = _signal(3000, 2, seed=3)
+    stream = encode_shorten(x, blocksize=[64, 300, 32, 1000], skip_bytes=b"RIFF\x00\x7f")
+    assert np.array_equal(decode_shorten(stream), x)
+    assert np.array_equal(decode_shorten(stream, max_frames=700), x[:700])  # as sph2pipe, up to sample_count
+
+
+@pytest.mark.parametrize("sample_type, nmean", [(TYPE_AU1, 0), (TYPE_AU2, 4)])
+def test_ulaw_types(sample_type, nmean):
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 256, size=(900, 2)).astype(np.uint8)
+    codes[:40] = 0x7F  # the negative zero, which AU2 keeps apart
+    codes[300:600] = 0xFF  # the positive zero: FN_ZERO blocks
+    y = decode_shorten(encode_shorten(codes, sample_type=sample_type, nmean=nmean, blocksize=128))
+    assert np.array_equal(y, ULAW_TO_LINEAR[codes])
+
+
+def test_lossy_ulaw_rows_are_shortens_table():
+    # entries of shorten's published ulaw_outward table (bitshift.h, made by mkbshift)
+    assert ULAW_OUTWARD[0, 126:131].tolist() == [125, 126, 255, 254, 253] and ULAW_OUTWARD[0, 0] == 127
+    assert ULAW_OUTWARD[1, :10].tolist() == [112, 114, 116, 118, 120, 122, 124, 126, 127, 0]
+    assert ULAW_OUTWARD[8, 112:120].tolist() == [0, 1, 3, 5, 7, 9, 11, 13]
+    assert ULAW_OUTWARD[11, 125:132].tolist() == [127, 0, 15, 255, 143, 254, 253]
+    assert ULAW_OUTWARD[12, 126:130].tolist() == [127, 0, 255, 254]
+    assert all(sorted(row) == list(range(256)) for row in ULAW_OUTWARD.tolist())
 
 
 def test_bad_streams():

@@ -1,6 +1,8 @@
 """egs2/swbd_mixrep end to end on generated Switchboard / eval2000 corpora
-(two-channel u-law SPHERE): stages 1-5, then 10-13 with a tiny MixRep config on
-CPU, including the Hub5 scoring split into SWBD and CallHome."""
+(two-channel u-law SPHERE, plain and shorten-compressed): stages 1-5 (stage 3
+decoding each conversation once for both sides, in-process), then 10-13 with
+a tiny MixRep config on CPU, including the Hub5 scoring split into SWBD and
+CallHome."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from ldc_fixtures import make_swbd_corpus
 from recipe_runner import run_recipe, scratch_recipe
 
 from espnet_mixrep.recipes.datadir import read_kaldi_map
+from espnet_mixrep.recipes.sphere import sph2pipe_path
 
 COMMON = ["--nj", "1", "--ngpu", "0", "--speed_perturb_factors", "", "--nbpe", "40"]
 
@@ -18,7 +21,7 @@ COMMON = ["--nj", "1", "--ngpu", "0", "--speed_perturb_factors", "", "--nbpe", "
 def test_swbd_recipe_stages_1_to_13(tmp_path):
     corpus = make_swbd_corpus(tmp_path / "ldc")
     recipe = scratch_recipe("swbd_mixrep", tmp_path)
-    seconds, cpu, _ = run_recipe(
+    seconds, cpu, log = run_recipe(
         recipe,
         ["--swbd", str(corpus.swbd), "--eval2000_speech", str(corpus.eval2000_speech),
          "--eval2000_text", str(corpus.eval2000_text), "--dev_utts", "4",
@@ -38,6 +41,9 @@ def test_swbd_recipe_stages_1_to_13(tmp_path):
     dumped = read_kaldi_map(recipe / "dump" / "raw" / "eval2000" / "wav.scp")
     assert len(dumped) == 12 and soundfile.info(next(iter(dumped.values()))).samplerate == 16000  # upsampled
     assert (data / "en_token_list" / "bpe_unigram40" / "bpe.model").is_file()
+    # stage 3: the 4 sides of the 2 eval2000 conversations (one u-law shorten), each file read once
+    way = "entries run by sph2pipe: 4" if sph2pipe_path() else "SPHERE files read: 2, entries decoded in-process: 4"
+    assert f"dump/raw/eval2000: 12 utterances from 4 recordings in 1 job(s) ({way})" in log
 
     seconds, cpu, _ = run_recipe(
         recipe,

@@ -85,22 +85,21 @@ def test_missing_corpus_directories(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-def test_undecodable_shorten_without_sph2pipe_is_reported(wsj, tmp_path, monkeypatch):
+def test_undecodable_audio_is_reported_with_every_file(wsj, tmp_path):
     broken = tmp_path / "ldc"
     shutil.copytree(wsj.wsj0, broken / "wsj0")
-    ulaw = broken / "wsj0" / "11-14.1" / "wsj0" / "si_et_20" / "440" / "440c0201.wv1"
-    header = ulaw.read_bytes()[:1024].replace(b"sample_coding -s3 pcm", b"sample_coding -s27 ulaw,embedded-shorten-v2.00")
-    ulaw.write_bytes(header[:1024] + b"ajkg\x02")
-    fake = broken / "wsj0" / "11-14.1" / "wsj0" / "si_et_20" / "440" / "440c0202.wv1"
+    speaker = broken / "wsj0" / "11-14.1" / "wsj0" / "si_et_20" / "440"
+    truncated = speaker / "440c0201.wv1"
+    header = truncated.read_bytes()[:1024].replace(b"sample_coding -s3 pcm", b"sample_coding -s26 pcm,embedded-shorten-v2.00")
+    truncated.write_bytes(header[:1024] + b"ajkg\x02")
+    fake = speaker / "440c0202.wv1"
     header = fake.read_bytes()[:1024].replace(b"sample_coding -s3 pcm", b"sample_coding -s26 pcm,embedded-shorten-v2.00")
     fake.write_bytes(header[:1024] + b"\0" * 64)
-    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
     with pytest.raises(WsjCorpusError) as err:
         prepare_wsj(broken / "wsj0", wsj.wsj1, tmp_path / "data")
     message = str(err.value)
-    assert "440c0201.wv1: shorten-compressed SPHERE (ulaw,embedded-shorten-v2.00) and no sph2pipe on PATH" in message
-    assert "440c0202.wv1: says pcm,embedded-shorten-v2.00 but holds no shorten stream" in message
-    assert "make -C <kaldi>/tools sph2pipe" in message
+    assert f"{truncated}: shorten stream ends inside its header at byte 1029 of the file" in message
+    assert f"{fake}: says pcm,embedded-shorten-v2.00 but holds no shorten stream" in message
     assert not (tmp_path / "data").exists()
 
 

@@ -1,5 +1,6 @@
 """egs2/wsj_mixrep end to end on a generated WSJ corpus: stages 1-5 (data prep,
-format, filter, char tokens with <NOISE>), then 6-13 with tiny configs on CPU:
+format in two jobs decoding the SPHERE files in-process, filter, char tokens
+with <NOISE>), then 6-13 with tiny configs on CPU:
 the character LM (asr.sh stages 6-8: LM text, collect stats, training,
 perplexity), MixRep training (collect stats, one epoch), decoding eval92 with
 the LM, scoring, packing the ASR model with its LM."""
@@ -8,21 +9,24 @@ from __future__ import annotations
 
 import zipfile
 
+import numpy as np
 import soundfile
 import yaml
 from ldc_fixtures import make_wsj_corpus
 from recipe_runner import run_recipe, scratch_recipe
 
 from espnet_mixrep.recipes.datadir import read_kaldi_map
+from espnet_mixrep.recipes.sphere import read_sphere, sph2pipe_path
 
-COMMON = ["--nj", "1", "--ngpu", "0"]
+COMMON = ["--ngpu", "0"]
 
 
 def test_wsj_recipe_stages_1_to_14(tmp_path):
     corpus = make_wsj_corpus(tmp_path / "ldc")
     recipe = scratch_recipe("wsj_mixrep", tmp_path)
-    seconds, cpu, _ = run_recipe(
-        recipe, ["--wsj0", str(corpus.wsj0), "--wsj1", str(corpus.wsj1), "--stage", "1", "--stop_stage", "5", *COMMON],
+    seconds, cpu, log = run_recipe(
+        recipe,
+        ["--wsj0", str(corpus.wsj0), "--wsj1", str(corpus.wsj1), "--stage", "1", "--stop_stage", "5", "--nj", "2", *COMMON],
         "stages_1_5.log",
     )  # fmt: skip
     print(f"WSJ stages 1-5: {seconds:.1f} s wall, {cpu:.1f} s CPU")
@@ -36,10 +40,17 @@ def test_wsj_recipe_stages_1_to_14(tmp_path):
     dumped = read_kaldi_map(recipe / "dump" / "raw" / "test_eval92" / "wav.scp")
     assert len(dumped) == 3 and soundfile.info(next(iter(dumped.values()))).samplerate == 16000
     assert len(read_kaldi_map(recipe / "dump" / "raw" / "train_si284" / "text")) == 12
+    # stage 3: two jobs; without sph2pipe every .wv1 (plain PCM, or shorten for WSJ1) decoded in-process
+    way = "entries run by sph2pipe: 12" if sph2pipe_path() else "SPHERE files read: 12, entries decoded in-process: 12"
+    assert f"dump/raw/org/train_si284: 12 utterances from 12 recordings in 2 job(s) ({way})" in log
+    dev93 = read_kaldi_map(recipe / "dump" / "raw" / "org" / "test_dev93" / "wav.scp")
+    for utt_id, wav in dev93.items():  # shorten-compressed: sample for sample what the .wv1 holds
+        source = next(corpus.wsj1.rglob(f"{utt_id}.wv1"))
+        np.testing.assert_array_equal(soundfile.read(wav, dtype="int16")[0], read_sphere(source, channel=1)[0])
 
     seconds, cpu, _ = run_recipe(
         recipe,
-        ["--stage", "6", "--stop_stage", "14", *COMMON, "--inference_nj", "1", "--test_sets", "test_eval92",
+        ["--stage", "6", "--stop_stage", "14", "--nj", "1", *COMMON, "--inference_nj", "1", "--test_sets", "test_eval92",
          "--lm_config", "conf/tuning/train_lm_tiny.yaml",
          "--asr_config", "conf/tuning/train_asr_mixrep_tiny.yaml", "--inference_config", "conf/decode_asr_tiny.yaml"],
         "stages_6_14.log",

@@ -54,14 +54,15 @@ def _fix(args: argparse.Namespace) -> None:
 def _speed_perturb(args: argparse.Namespace) -> None:
     from espnet_mixrep.recipes.audio import speed_perturb_data_dir
 
-    n = speed_perturb_data_dir(args.src, args.dst, [float(f) for f in args.factors.split()], nj=args.nj)
+    factors = [float(f) for f in args.factors.split()]
+    n = speed_perturb_data_dir(args.src, args.dst, factors, nj=args.nj, use_sph2pipe=args.use_sph2pipe == "true")
     print(f"{args.dst}: {n} utterances", file=sys.stderr)
 
 
 def _format(args: argparse.Namespace) -> None:
     from espnet_mixrep.recipes.audio import format_data_dir
 
-    format_data_dir(args.src, args.dst, fs=args.fs, nj=args.nj)
+    format_data_dir(args.src, args.dst, fs=args.fs, nj=args.nj, use_sph2pipe=args.use_sph2pipe == "true")
 
 
 def _filter(args: argparse.Namespace) -> None:
@@ -133,6 +134,12 @@ def _upload_hf(args: argparse.Namespace) -> None:
     print(f"uploaded to {where}", file=sys.stderr)
 
 
+USE_SPH2PIPE = dict(
+    default="true", choices=["true", "false"],
+    help="run the sph2pipe of sph2pipe wav.scp entries when it exists (false: decode them with our decoder)",
+)  # fmt: skip
+
+
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m espnet_mixrep.bin.recipe", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="step", required=True)
@@ -167,13 +174,15 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("dst")
     p.add_argument("--factors", default="0.9 1.0 1.1")
     p.add_argument("--nj", type=int, default=1)
+    p.add_argument("--use_sph2pipe", **USE_SPH2PIPE)
     p.set_defaults(func=_speed_perturb)
 
     p = sub.add_parser("format", help="stage 3: audio into dump/raw")
     p.add_argument("src")
     p.add_argument("dst")
     p.add_argument("--fs", type=int, required=True)
-    p.add_argument("--nj", type=int, default=1)
+    p.add_argument("--nj", type=int, default=1, help="jobs: processes, each decoding its share of the recordings")
+    p.add_argument("--use_sph2pipe", **USE_SPH2PIPE)
     p.set_defaults(func=_format)
 
     p = sub.add_parser("filter", help="stage 4: drop too short/long utterances and empty text")

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import io
 import os
+import queue as queue_module
 import shutil
 import subprocess
+import sys
+import traceback
+from collections import Counter
 from fractions import Fraction
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -27,26 +31,97 @@ from espnet_mixrep.recipes.datadir import (
     write_data_dir,
     write_kaldi_map,
 )
+from espnet_mixrep.recipes.shorten import warm_up_decoder
+from espnet_mixrep.recipes.sphere import SphereError, parse_sphere_command, read_sphere, resample_int16
 
 
-def read_wav_entry(entry: str, source: str) -> Tuple[np.ndarray, int]:
-    """Read a wav.scp value (a path, or a shell command ending in ``|``) as
-    float32 [samples] mono; ``source`` names the wav.scp for error messages."""
-    import soundfile
-
+def _is_sphere_file(path: str) -> bool:
     try:
+        with open(path, "rb") as f:
+            return f.read(7) == b"NIST_1A"
+    except OSError:
+        return False  # soundfile names the problem
+
+
+class WavEntryReader:
+    """Reads wav.scp values (a path, or a shell command ending in ``|``) as
+    float32 [samples] mono.
+
+    SPHERE entries, the ones :func:`~espnet_mixrep.recipes.sphere.sphere_wav_command`
+    writes and plain SPHERE paths, are decoded in this process by our decoder:
+    no process start per utterance. A sph2pipe entry runs sph2pipe when that
+    program exists and ``use_sph2pipe`` is set. The last SPHERE file decoded
+    is kept, so the two sides of a conversation (consecutive entries) decode it
+    once. ``counts`` tells how many entries took each way.
+    """
+
+    def __init__(self, use_sph2pipe: bool = True) -> None:
+        self.use_sph2pipe = use_sph2pipe
+        self.counts: Counter = Counter()
+        self._last: Tuple[Optional[str], Optional[Tuple[np.ndarray, int]]] = (None, None)
+
+    def read(self, entry: str, source: str) -> Tuple[np.ndarray, int]:
+        """``source`` names the wav.scp for error messages."""
+        command = parse_sphere_command(entry) if entry.endswith("|") else None
+        if command is not None and not (command.sph2pipe and self.use_sph2pipe and shutil.which(command.sph2pipe)):
+            samples, rate = self._sphere(command.path, source)
+            if command.channel is not None:
+                if not 1 <= command.channel <= samples.shape[1]:
+                    channels = samples.shape[1]
+                    raise DataDirError(f"{source}: {command.path} has {channels} channel(s), not {command.channel}")
+                samples = samples[:, command.channel - 1 : command.channel]
+            if command.rate is not None:
+                samples, rate = resample_int16(samples, rate, command.rate), command.rate
+            self.counts["entries decoded in-process"] += 1
+            return self._mono(samples.astype(np.float32) / 32768, entry, source), rate
         if entry.endswith("|"):
-            proc = subprocess.run(entry[:-1], shell=True, capture_output=True, check=True)
-            audio, rate = soundfile.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=True)
-        else:
+            self.counts["entries run by sph2pipe" if command is not None else "other commands"] += 1
+            audio, rate = self._run(entry, source)
+            return self._mono(audio, entry, source), rate
+        if _is_sphere_file(entry):
+            samples, rate = self._sphere(entry, source)
+            self.counts["entries decoded in-process"] += 1
+            return self._mono(samples.astype(np.float32) / 32768, entry, source), rate
+        import soundfile
+
+        try:
             audio, rate = soundfile.read(entry, dtype="float32", always_2d=True)
-    except subprocess.CalledProcessError as exc:
-        raise DataDirError(f"{source}: command '{entry}' failed: {exc.stderr.decode(errors='replace').strip()}") from exc
-    except Exception as exc:  # soundfile raises several types for broken files
-        raise DataDirError(f"{source}: cannot read audio '{entry}' ({exc})") from exc
-    if audio.shape[1] != 1:
-        raise DataDirError(f"{source}: '{entry}' has {audio.shape[1]} channels; expected mono")
-    return audio[:, 0], rate
+        except Exception as exc:  # soundfile raises several types for broken files
+            raise DataDirError(f"{source}: cannot read audio '{entry}' ({exc})") from exc
+        self.counts["audio files"] += 1
+        return self._mono(audio, entry, source), rate
+
+    def _sphere(self, path: str, source: str) -> Tuple[np.ndarray, int]:
+        if self._last[0] != path:
+            try:
+                self._last = (path, read_sphere(path))
+            except (OSError, SphereError) as exc:
+                raise DataDirError(f"{source}: {exc}") from exc
+            self.counts["SPHERE files read"] += 1
+        return self._last[1]
+
+    @staticmethod
+    def _run(entry: str, source: str) -> Tuple[np.ndarray, int]:
+        import soundfile
+
+        try:
+            proc = subprocess.run(entry[:-1], shell=True, capture_output=True, check=True)
+            return soundfile.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=True)
+        except subprocess.CalledProcessError as exc:
+            raise DataDirError(f"{source}: command '{entry}' failed: {exc.stderr.decode(errors='replace').strip()}") from exc
+        except Exception as exc:  # soundfile raises several types for broken output
+            raise DataDirError(f"{source}: cannot read audio '{entry}' ({exc})") from exc
+
+    @staticmethod
+    def _mono(audio: np.ndarray, entry: str, source: str) -> np.ndarray:
+        if audio.shape[1] != 1:
+            raise DataDirError(f"{source}: '{entry}' has {audio.shape[1]} channels; expected mono")
+        return audio[:, 0]
+
+
+def read_wav_entry(entry: str, source: str, use_sph2pipe: bool = True) -> Tuple[np.ndarray, int]:
+    """One wav.scp value as float32 [samples] mono (see :class:`WavEntryReader`)."""
+    return WavEntryReader(use_sph2pipe).read(entry, source)
 
 
 def resample(audio: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
@@ -74,15 +149,28 @@ def _load_data_dir(data_dir: Path) -> Tuple[List[Utterance], Dict[str, str]]:
     return utts, wav_scp
 
 
-def _format_recording(job: Tuple[str, List[Tuple[Utterance, float]], str, str, int]) -> List[Tuple[str, str, int]]:
+# One recording of a job: its wav.scp entry and the utterances (with speed factor) cut from it.
+Recording = Tuple[str, List[Tuple[Utterance, float]]]
+Written = Tuple[str, str, int]  # utterance id, wav path, number of samples
+
+
+class JobOptions(NamedTuple):
+    out_dir: str  # where the wavs go
+    source: str  # the wav.scp, for error messages
+    fs: int
+    use_sph2pipe: bool
+
+
+def _format_recording(recording: Recording, reader: WavEntryReader, options: JobOptions) -> List[Written]:
     """Read one wav.scp entry once and write every utterance cut from it (all speed factors)."""
     import soundfile
 
-    entry, items, out_dir, source, fs = job
-    recording, rate = read_wav_entry(entry, source)
+    entry, items = recording
+    out_dir, source, fs, _ = options
+    audio_of_recording, rate = reader.read(entry, source)
     results = []
     for utt, speed in items:
-        audio = recording
+        audio = audio_of_recording
         if utt.segment is not None:
             _, start, end = utt.segment
             audio = audio[int(round(start * rate)) : int(round(end * rate))]
@@ -99,46 +187,138 @@ def _format_recording(job: Tuple[str, List[Tuple[Utterance, float]], str, str, i
     return results
 
 
-def _run_jobs(jobs: list, nj: int, desc: str) -> List[Tuple[str, str, int]]:
+def _format_job(
+    recordings: List[Recording], options: JobOptions, report: Callable[[int], None]
+) -> Tuple[List[Written], Counter]:
+    """One job: its recordings in order, in this process; ``report`` gets the utterances written per recording."""
+    reader = WavEntryReader(options.use_sph2pipe)
+    written: List[Written] = []
+    for recording in recordings:
+        done = _format_recording(recording, reader, options)
+        written += done
+        report(len(done))
+    return written, reader.counts
+
+
+def _job_process(index: int, recordings: List[Recording], options: JobOptions, queue) -> None:
+    """Entry point of a job's process: progress, then its results or its error, on ``queue``."""
+    parent = os.getppid()
+
+    def report(n: int) -> None:
+        if os.getppid() != parent:  # the driver is gone (killed): stop writing
+            raise SystemExit(1)
+        queue.put(("progress", index, n))
+
+    try:
+        queue.put(("done", index, _format_job(recordings, options, report)))
+    except DataDirError as exc:
+        queue.put(("data error", index, str(exc)))
+    except BaseException:  # anything else: the driver shows the traceback
+        queue.put(("failed", index, traceback.format_exc()))
+
+
+def _audio_file(entry: str) -> str:
+    command = parse_sphere_command(entry)
+    return command.path if command is not None else entry
+
+
+def split_jobs(recordings: List[Recording], nj: int) -> List[List[Recording]]:
+    """At most ``nj`` contiguous runs of recordings, about equal in number; entries reading one
+    SPHERE file (the sides of a conversation) stay in one job, so it is decoded once."""
+    files = [_audio_file(entry) for entry, _ in recordings]
+    n = max(1, min(nj, len(recordings)))
+    bounds = [int(b) for b in np.linspace(0, len(recordings), n + 1)]
+    for i in range(1, n):
+        bounds[i] = max(bounds[i], bounds[i - 1])
+        while 0 < bounds[i] < len(files) and files[bounds[i]] == files[bounds[i] - 1]:
+            bounds[i] += 1
+    jobs = [recordings[bounds[i] : bounds[i + 1]] for i in range(n)]
+    return [job for job in jobs if job]
+
+
+def _run_jobs(jobs: List[List[Recording]], options: JobOptions, desc: str) -> Tuple[List[Written], Counter]:
+    """Run each job in a process of its own (in this one when there is one job), with a progress bar."""
     from tqdm import tqdm
 
-    if nj <= 1 or len(jobs) < 2:
-        per_job = [_format_recording(job) for job in tqdm(jobs, desc=desc, mininterval=5)]
-    else:
-        with get_context("spawn").Pool(min(nj, len(jobs))) as pool:
-            per_job = list(tqdm(pool.imap(_format_recording, jobs, chunksize=8), total=len(jobs), desc=desc, mininterval=5))
-    return [result for results in per_job for result in results]
+    total = sum(len(items) for job in jobs for _, items in job)
+    with tqdm(total=total, desc=desc, unit="utt", mininterval=5) as bar:
+        if len(jobs) == 1:
+            return _format_job(jobs[0], options, bar.update)
+        if any(parse_sphere_command(entry) for job in jobs for entry, _ in job):
+            warm_up_decoder()  # compile (or load) once here rather than in every job at the same time
+        context = get_context("spawn")
+        queue = context.Queue()
+        processes = [
+            context.Process(target=_job_process, args=(i, job, options, queue), daemon=True)
+            for i, job in enumerate(jobs)
+        ]
+        for process in processes:
+            process.start()
+        results: Dict[int, Tuple[List[Written], Counter]] = {}
+        try:
+            while len(results) < len(jobs):
+                try:
+                    kind, index, payload = queue.get(timeout=10)
+                except queue_module.Empty:
+                    dead = [i for i, p in enumerate(processes) if p.exitcode not in (None, 0) and i not in results]
+                    if dead:
+                        raise RuntimeError(f"{desc}: job {dead[0] + 1} died (exit code {processes[dead[0]].exitcode})")
+                    continue
+                if kind == "progress":
+                    bar.update(payload)
+                elif kind == "done":
+                    results[index] = payload
+                elif kind == "data error":
+                    raise DataDirError(payload)
+                else:
+                    raise RuntimeError(f"{desc}: job {index + 1} failed:\n{payload}")
+        finally:
+            for process in processes:
+                if process.is_alive() and len(results) < len(jobs):
+                    process.terminate()
+                process.join()
+    written = [w for i in range(len(jobs)) for w in results[i][0]]
+    return written, sum((results[i][1] for i in range(len(jobs))), Counter())
 
 
-def format_data_dir(src: PathLike, dst: PathLike, fs: int, nj: int = 1, speed_factors: Sequence[float] = (1.0,)) -> int:
+def format_data_dir(
+    src: PathLike,
+    dst: PathLike,
+    fs: int,
+    nj: int = 1,
+    speed_factors: Sequence[float] = (1.0,),
+    use_sph2pipe: bool = True,
+) -> int:
     """Write ``dst``: every utterance of ``src`` as a 16-bit PCM wav at ``fs``
     under ``dst/data/``, plus wav.scp, text, utt2spk, spk2utt,
     utt2num_samples, feats_type (raw) and audio_format, as ESPnet's raw dump.
 
-    With several ``speed_factors`` (speed perturbation, stage 2) each
-    utterance appears once per factor as ``sp<f>-<utt>`` (speaker
-    ``sp<f>-<spk>``), as Kaldi's perturb_data_dir_speed.sh names them.
-    Segments are cut here. Returns the number of utterances written.
+    The recordings are split into ``nj`` jobs, each one process that decodes
+    its list (SPHERE in-process, see :class:`WavEntryReader`); a recording is
+    read once however many segments it has. With several ``speed_factors``
+    (speed perturbation, stage 2) each utterance appears once per factor as
+    ``sp<f>-<utt>`` (speaker ``sp<f>-<spk>``), as Kaldi's
+    perturb_data_dir_speed.sh names them. ``dst`` appears complete or not at
+    all. Returns the number of utterances written.
     """
     src, dst = Path(src), Path(dst)
     utts, _ = _load_data_dir(src)
     source = str(src / "wav.scp")
+    by_recording: Dict[str, List[Tuple[Utterance, float]]] = {}
+    out_utts = {}
+    for speed in speed_factors:
+        for utt in utts:
+            new = utt
+            if speed != 1.0:
+                new = Utterance(f"sp{speed}-{utt.utt_id}", f"sp{speed}-{utt.speaker}", utt.text, utt.wav, utt.segment)
+            out_utts[new.utt_id] = new
+            by_recording.setdefault(utt.wav, []).append((new, speed))
+    jobs = split_jobs(list(by_recording.items()), nj)
+    final_data = dst.resolve() / "data"
     with atomic_dir(dst) as tmp:
         (tmp / "data").mkdir()
-        # One job per recording: a long recording (e.g. a Switchboard side
-        # behind sph2pipe) is decoded once, not once per segment.
-        by_recording: Dict[str, List[Tuple[Utterance, float]]] = {}
-        out_utts = {}
-        final_data = dst.resolve() / "data"
-        for speed in speed_factors:
-            for utt in utts:
-                new = utt
-                if speed != 1.0:
-                    new = Utterance(f"sp{speed}-{utt.utt_id}", f"sp{speed}-{utt.speaker}", utt.text, utt.wav, utt.segment)
-                out_utts[new.utt_id] = new
-                by_recording.setdefault(utt.wav, []).append((new, speed))
-        jobs = [(entry, items, str(tmp / "data"), source, fs) for entry, items in by_recording.items()]
-        results = _run_jobs(jobs, nj, f"format {src.name}")
+        options = JobOptions(str(tmp / "data"), source, fs, use_sph2pipe)
+        results, counts = _run_jobs(jobs, options, f"format {src.name}")
         num_samples = {utt_id: str(n) for utt_id, _, n in results}
         written = [
             Utterance(u.utt_id, u.speaker, u.text, str(final_data / f"{u.utt_id}.wav")) for u in out_utts.values()
@@ -151,6 +331,9 @@ def format_data_dir(src: PathLike, dst: PathLike, fs: int, nj: int = 1, speed_fa
         write_kaldi_map(tmp / "utt2num_samples", num_samples)
         (tmp / "feats_type").write_text("raw\n")
         (tmp / "audio_format").write_text("wav\n")
+    ways = ", ".join(f"{way}: {n}" for way, n in sorted(counts.items()))
+    print(f"{dst}: {len(written)} utterances from {len(by_recording)} recordings in {len(jobs)} job(s) ({ways})",
+          file=sys.stderr)  # fmt: skip
     return len(written)
 
 
@@ -185,14 +368,22 @@ def filter_data_dir(
     return {"kept": len(keep), "dropped": len(text) - len(keep)}
 
 
-def speed_perturb_data_dir(src: PathLike, dst: PathLike, factors: Sequence[float], fs: Optional[int] = None, nj: int = 1) -> int:
+def speed_perturb_data_dir(
+    src: PathLike,
+    dst: PathLike,
+    factors: Sequence[float],
+    fs: Optional[int] = None,
+    nj: int = 1,
+    use_sph2pipe: bool = True,
+) -> int:
     """Stage 2: ``dst`` holds ``src`` at each speed factor, audio written out
     (no sox here: resampling is done with torchaudio)."""
     src = Path(src)
     if fs is None:
         first = next(iter(read_kaldi_map(src / "wav.scp").values()))
-        fs = read_wav_entry(first, str(src / "wav.scp"))[1]
-    return format_data_dir(src, dst, fs=fs, nj=nj, speed_factors=[float(f) for f in factors])
+        fs = read_wav_entry(first, str(src / "wav.scp"), use_sph2pipe)[1]
+    factors = [float(f) for f in factors]
+    return format_data_dir(src, dst, fs=fs, nj=nj, speed_factors=factors, use_sph2pipe=use_sph2pipe)
 
 
 def split_scp(scp: PathLike, out_pattern: str, num_splits: int) -> int:

@@ -1,167 +1,214 @@
-"""Decoder for shorten-compressed audio as embedded in NIST SPHERE files (WSJ's
-.wv1): the fallback when sph2pipe is not installed.
+"""Decoder for shorten-compressed audio as embedded in NIST SPHERE files (WSJ
+.wv1, many Switchboard / CALLHOME / Fisher .sph): what stage 3 uses when
+sph2pipe is not installed, sample for sample what sph2pipe writes.
 
 Shorten (T. Robinson, 1994) codes blocks of samples as Rice-coded residuals of
 a fixed polynomial (DIFF0-3) or quantised LPC (QLPC) predictor, with a running
-mean offset (nmean blocks) and an optional bit shift. This implementation
-follows the format of shorten versions 1 and 2 (16-bit signed sample types);
-it runs in pure Python (about 0.5 s per 10 s of 16 kHz audio), so
-sph2pipe stays the first choice when it is on PATH. Other sample types (e.g.
-u-law shorten) raise an error naming sph2pipe.
+mean offset (nmean blocks) and an optional bit shift. Versions 0-2 are read,
+with 16-bit signed samples (either byte order) or u-law (the AU1 / AU2 types,
+expanded to 16-bit linear as ``sph2pipe -p`` does).
+
+The header is parsed here in Python (the stage-1 check reads only that); the
+block loop is compiled by numba in :mod:`espnet_mixrep.recipes.shorten_kernel`,
+imported on the first decode.
 """
 
 from __future__ import annotations
 
-from typing import List
+from dataclasses import dataclass
+from typing import Optional, Tuple
 
 import numpy as np
 
+from espnet_mixrep.recipes.g711 import ULAW_TO_LINEAR, linear_to_ulaw
+
 MAGIC = b"ajkg"
+MAX_VERSION = 2
 FNSIZE, ENERGYSIZE, LPCQSIZE, LPCQUANT, BITSHIFTSIZE = 2, 3, 2, 5, 2
-TYPESIZE, CHANSIZE, NSKIPSIZE, ULONGSIZE = 4, 0, 1, 2
+TYPESIZE, CHANSIZE, NSKIPSIZE, ULONGSIZE, XBYTESIZE = 4, 0, 1, 2, 7
 VERBATIM_CKSIZE_SIZE, VERBATIM_BYTE_SIZE = 5, 8
 FN_DIFF0, FN_DIFF1, FN_DIFF2, FN_DIFF3, FN_QUIT, FN_BLOCKSIZE, FN_BITSHIFT, FN_QLPC, FN_ZERO, FN_VERBATIM = range(10)
-TYPE_S16HL, TYPE_S16LH = 3, 5
-DEFAULT_BLOCK_SIZE, NWRAP = 256, 3
+TYPE_AU1, TYPE_S16HL, TYPE_S16LH, TYPE_AU2 = 0, 3, 5, 8
+DEFAULT_BLOCK_SIZE, NWRAP, MAX_CHANNELS, MAX_BLOCK_SIZE = 256, 3, 8, 65535
+HEADER_WINDOW = 4096  # bytes of the stream that hold its header (what the stage-1 check reads)
 FIXED_COEFFS = {FN_DIFF0: (), FN_DIFF1: (1,), FN_DIFF2: (2, -1), FN_DIFF3: (3, -3, 1)}
+SAMPLE_TYPES = {
+    TYPE_AU1: "u-law (AU1)",
+    TYPE_S16HL: "16-bit signed, big-endian",
+    TYPE_S16LH: "16-bit signed, little-endian",
+    TYPE_AU2: "u-law (AU2)",
+}
+UNSUPPORTED_TYPES = {
+    1: "8-bit signed", 2: "8-bit unsigned", 4: "16-bit unsigned, big-endian",
+    6: "16-bit unsigned, little-endian", 7: "u-law stored as linear",
+}  # fmt: skip
+ULAW_TYPES = (TYPE_AU1, TYPE_AU2)
 
 
 class ShortenError(ValueError):
-    """A shorten stream we cannot decode."""
+    """A shorten stream we cannot decode.
+
+    ``stream_offset``: the byte of the stream where the failing header field
+    or block command starts; ``decoded_frames``: samples per channel decoded before it.
+    """
+
+    def __init__(self, problem: str, stream_offset: int, decoded_frames: Optional[int] = None) -> None:
+        self.problem = problem
+        self.stream_offset = stream_offset
+        self.decoded_frames = decoded_frames
+        super().__init__(self.located(f"byte {stream_offset} of the shorten stream"))
+
+    def located(self, where: str) -> str:
+        """The message with the position given as ``where``."""
+        after = f" (after {self.decoded_frames} samples per channel)" if self.decoded_frames is not None else ""
+        return f"{self.problem} at {where}{after}"
 
 
-def _cdiv(a: int, b: int) -> int:
-    """C integer division (truncates toward zero), as the reference decoder computes means."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
+@dataclass(frozen=True)
+class ShortenHeader:
+    version: int
+    sample_type: int
+    channels: int
+    blocksize: int
+    maxnlpc: int
+    nmean: int
+    data_bit: int  # where the command stream starts, in bits from the magic
+
+    @property
+    def is_ulaw(self) -> bool:
+        return self.sample_type in ULAW_TYPES
 
 
-class _BitReader:
-    """MSB-first bit reader with the Rice/unary codes of shorten."""
+class _HeaderBits:
+    """MSB-first reader of the few header fields (the block loop has its own, compiled)."""
 
-    def __init__(self, data: bytes) -> None:
-        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
-        n = len(bits)
-        # next_one[p]: position of the first 1 bit at or after p (n when none): unary codes in O(1).
-        marks = np.where(bits == 1, np.arange(n), n)
-        self.next_one: List[int] = np.minimum.accumulate(marks[::-1])[::-1].tolist() + [n]
-        self.data = data + b"\0" * 8
-        self.n = n
-        self.pos = 0
+    def __init__(self, head: bytes, whole_stream: bool, pos: int) -> None:
+        self.value = int.from_bytes(head, "big")
+        self.n = 8 * len(head)
+        self.whole_stream = whole_stream
+        self.pos = pos
 
     def bits(self, k: int) -> int:
-        if k == 0:
-            return 0
-        p = self.pos
-        window = int.from_bytes(self.data[p >> 3 : (p >> 3) + 6], "big")
-        self.pos = p + k
-        return (window >> (48 - (p & 7) - k)) & ((1 << k) - 1)
+        if self.pos + k > self.n:
+            if self.whole_stream:
+                raise ShortenError("shorten stream ends inside its header", self.pos // 8)
+            raise ShortenError(f"shorten header longer than {HEADER_WINDOW} bytes is not supported", self.pos // 8)
+        self.pos += k
+        return (self.value >> (self.n - self.pos)) & ((1 << k) - 1)
 
     def uvar(self, k: int) -> int:
-        p = self.pos
-        one = self.next_one[p] if p < self.n else self.n
-        if one >= self.n:
-            raise ShortenError("shorten stream ends inside a code")
-        self.pos = one + 1
-        return ((one - p) << k) | self.bits(k)
-
-    def svar(self, k: int) -> int:
-        v = self.uvar(k + 1)
-        return ~(v >> 1) if v & 1 else v >> 1
+        zeros = 0
+        while not self.bits(1):
+            zeros += 1
+        return (zeros << k) | self.bits(k)
 
     def ulong(self) -> int:
         return self.uvar(self.uvar(ULONGSIZE))
 
 
-def decode_shorten(stream: bytes) -> np.ndarray:
-    """A shorten stream (starting with 'ajkg') -> int samples [frames, channels]."""
-    if not stream.startswith(MAGIC):
-        raise ShortenError("not a shorten stream (no 'ajkg' magic)")
-    version = stream[4]
-    if version > 2:
-        raise ShortenError(f"shorten format version {version} is not supported")
-    r = _BitReader(stream[5:])
-    uint = (lambda k: r.uvar(k)) if version == 0 else (lambda k: r.ulong())
-    ftype = uint(TYPESIZE)
-    if ftype not in (TYPE_S16HL, TYPE_S16LH):
-        raise ShortenError(f"shorten sample type {ftype} is not supported (16-bit signed only)")
+def read_shorten_header(stream: bytes) -> ShortenHeader:
+    """The header of a shorten stream (bytes-like; its first HEADER_WINDOW bytes suffice).
+
+    ShortenError if we cannot decode the stream.
+    """
+    head = bytes(stream[:HEADER_WINDOW])
+    if not head.startswith(MAGIC):
+        raise ShortenError("not a shorten stream (no 'ajkg' magic)", 0)
+    if len(head) < 5:
+        raise ShortenError("shorten stream ends inside its header", len(head))
+    version = head[4]
+    if version > MAX_VERSION:
+        raise ShortenError(f"shorten format version {version} is not supported (0-{MAX_VERSION} are)", 4)
+    r = _HeaderBits(head, len(stream) <= HEADER_WINDOW, 40)
+    uint = r.uvar if version == 0 else (lambda _: r.ulong())
+    sample_type = uint(TYPESIZE)
+    if sample_type not in SAMPLE_TYPES:
+        kind = UNSUPPORTED_TYPES.get(sample_type, "unknown")
+        raise ShortenError(
+            f"shorten sample type {sample_type} ({kind}) is not supported (16-bit signed PCM and u-law are)", 5
+        )
     channels = uint(CHANSIZE)
     blocksize, maxnlpc, nmean = DEFAULT_BLOCK_SIZE, 0, 0
     if version > 0:
-        blocksize = uint(8)  # log2(DEFAULT_BLOCK_SIZE)
+        blocksize = uint(8)
         maxnlpc = uint(LPCQSIZE)
         nmean = uint(0)
         for _ in range(uint(NSKIPSIZE)):
-            r.bits(8)
-    if not 0 < channels <= 8 or not 0 < blocksize <= 65535:
-        raise ShortenError(f"bad shorten header: {channels} channels, block size {blocksize}")
-    nwrap = max(NWRAP, maxnlpc)
-    lpcqoffset = (1 << LPCQUANT) if version > 1 else 0
-    history = [[0] * nwrap for _ in range(channels)]
-    offsets = [[0] * max(1, nmean) for _ in range(channels)]
-    out: List[List[int]] = [[] for _ in range(channels)]
-    bitshift = 0
-    chan = 0
-    while True:
-        cmd = r.uvar(FNSIZE)
-        if cmd == FN_QUIT:
-            break
-        if cmd == FN_VERBATIM:
-            for _ in range(r.uvar(VERBATIM_CKSIZE_SIZE)):
-                r.uvar(VERBATIM_BYTE_SIZE)
-            continue
-        if cmd == FN_BITSHIFT:
-            bitshift = r.uvar(BITSHIFTSIZE)
-            continue
-        if cmd == FN_BLOCKSIZE:
-            blocksize = uint(max(blocksize.bit_length() - 1, 0))
-            continue
-        if cmd > FN_VERBATIM:
-            raise ShortenError(f"unknown shorten command {cmd} at bit {r.pos}")
-        resn = 0
-        if cmd != FN_ZERO:
-            resn = r.uvar(ENERGYSIZE) - (1 if version == 0 else 0)
-        if nmean == 0:
-            coffset = offsets[chan][0]
-        else:
-            total = sum(offsets[chan]) + (0 if version < 2 else nmean // 2)
-            coffset = _cdiv(total, nmean)
-            if version >= 2:
-                coffset >>= bitshift
-        hist = history[chan]
-        block: List[int]
-        if cmd == FN_ZERO:
-            block = [0] * blocksize
-        else:
-            if cmd == FN_QLPC:
-                order = r.uvar(LPCQSIZE)
-                if order > nwrap:
-                    raise ShortenError(f"LPC order {order} above the header's maximum {nwrap}")
-                coeffs = tuple(r.svar(LPCQUANT) for _ in range(order))
-                shift, base = LPCQUANT, lpcqoffset
-                past = [h - coffset for h in hist]
-            else:
-                coeffs = FIXED_COEFFS[cmd]
-                shift, base = 0, (coffset if cmd == FN_DIFF0 else 0)
-                past = list(hist)
-            order = len(coeffs)
-            buf = past[len(past) - order :] if order else []
-            block = []
-            for _ in range(blocksize):
-                acc = base
-                for j in range(order):
-                    acc += coeffs[j] * buf[-1 - j]
-                x = r.svar(resn) + (acc >> shift)
-                buf.append(x)
-                block.append(x)
-            if cmd == FN_QLPC and coffset:
-                block = [x + coffset for x in block]
-        if nmean > 0:
-            total = sum(block) + (0 if version < 2 else blocksize // 2)
-            mean = _cdiv(total, blocksize)
-            offsets[chan] = offsets[chan][1:] + [mean << bitshift if version >= 2 else mean]
-        history[chan] = (hist + block)[-nwrap:]
-        out[chan].extend(x << bitshift for x in block)
-        chan = (chan + 1) % channels
-    frames = min(len(o) for o in out)
-    return np.stack([np.asarray(o[:frames], dtype=np.int64) for o in out], axis=1)
+            r.uvar(XBYTESIZE)
+    if not 0 < channels <= MAX_CHANNELS or not 0 < blocksize <= MAX_BLOCK_SIZE or maxnlpc > 1024 or nmean > 1024:
+        raise ShortenError(
+            f"bad shorten header: {channels} channels, block size {blocksize}, LPC order {maxnlpc}, {nmean} means", 5
+        )
+    return ShortenHeader(version, sample_type, channels, blocksize, maxnlpc, nmean, r.pos)
+
+
+def _ulaw_outward() -> np.ndarray:
+    """[bit shift, index + 128] -> u-law byte: how shorten's u-law types store samples.
+
+    The encoder maps each u-law byte to a monotonic index; with a bit shift
+    of s it orders first the bytes whose linear values are multiples of
+    2**(s + 3) (the ones a lossy encoder keeps), as shorten's mkbshift builds
+    its table. Rows 1-12 serve lossy streams; lossless ones use row 0.
+    """
+    max_shift = np.zeros(256, dtype=np.int64)
+    for shift in range(13):
+        max_shift[linear_to_ulaw(np.arange(-(1 << 15), 1 << 15, 1 << (shift + 3)))] = shift
+    table = np.zeros((13, 256), dtype=np.uint8)
+    for shift in range(13):
+        index = np.zeros(256, dtype=np.int64)
+        positives = [c for c in range(255, 127, -1) if max_shift[c] >= shift]
+        positives += [c for c in range(255, 127, -1) if max_shift[c] < shift]
+        index[positives] = np.arange(len(positives))
+        negatives = [c for c in range(126, -1, -1) if max_shift[c] >= shift] + [127]
+        negatives += [c for c in range(126, -1, -1) if max_shift[c] < shift]
+        index[negatives] = -1 - np.arange(len(negatives))
+        table[shift, index + 128] = np.arange(256)
+    return table
+
+
+ULAW_OUTWARD = _ulaw_outward()
+
+
+def _run_kernel(data: np.ndarray, header: ShortenHeader, max_frames: int) -> Tuple[np.ndarray, int, int, int]:
+    from espnet_mixrep.recipes.shorten_kernel import decode_blocks
+
+    return decode_blocks(
+        data, header.data_bit, header.version, header.sample_type, header.channels, header.blocksize,
+        header.maxnlpc, header.nmean, max_frames, ULAW_OUTWARD, ULAW_TO_LINEAR,
+    )  # fmt: skip
+
+
+def warm_up_decoder() -> None:
+    """Compile the block loop, or load it from numba's on-disk cache: what a process's first decode pays."""
+    from espnet_mixrep.recipes.shorten_kernel import PAD_BYTES
+
+    data = np.zeros(1 + PAD_BYTES, dtype=np.uint8)
+    data[0] = 0b0100_0000  # the QUIT command alone
+    _run_kernel(data, ShortenHeader(MAX_VERSION, TYPE_S16HL, 1, DEFAULT_BLOCK_SIZE, 0, 0, 0), 0)
+
+
+def decode_shorten(stream: bytes, max_frames: int = 0) -> np.ndarray:
+    """A shorten stream (bytes-like, starting with 'ajkg') -> int16 samples [frames, channels].
+
+    u-law streams come back as 16-bit linear PCM. With ``max_frames`` > 0 (the
+    SPHERE sample_count) decoding stops there, and memory is the output plus
+    the compressed stream.
+    """
+    from espnet_mixrep.recipes import shorten_kernel as kernel
+
+    header = read_shorten_header(stream)
+    data = np.zeros(len(stream) + kernel.PAD_BYTES, dtype=np.uint8)
+    data[: len(stream)] = np.frombuffer(stream, dtype=np.uint8)
+    out, frames, error, bit = _run_kernel(data, header, max_frames)
+    if error != kernel.ERR_NONE:
+        problem = {
+            kernel.ERR_TRUNCATED: "shorten stream ends inside a code",
+            kernel.ERR_COMMAND: "unknown shorten command",
+            kernel.ERR_LPC_ORDER: f"LPC order above the header's maximum {max(NWRAP, header.maxnlpc)}",
+            kernel.ERR_BLOCK_SIZE: "bad shorten block size",
+            kernel.ERR_BIT_SHIFT: "bit shift out of range",
+            kernel.ERR_RANGE: "decoded sample out of range (corrupted stream)",
+            kernel.ERR_CODE_WIDTH: "Rice code wider than 32 bits (corrupted stream)",
+        }[error]
+        raise ShortenError(problem, bit // 8, frames)
+    return out[:frames]

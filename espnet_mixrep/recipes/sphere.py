@@ -1,13 +1,14 @@
-"""NIST SPHERE audio (WSJ .wv1, Switchboard / Hub5 .sph): header, PCM and
-u-law reading, WAV output and the wav.scp command that decodes a file.
+"""NIST SPHERE audio (WSJ .wv1, Switchboard / Hub5 .sph): header, PCM, u-law
+and A-law reading, WAV output and the wav.scp command that decodes a file.
 
 LDC ships many SPHERE files shorten-compressed (``sample_coding`` containing
 ``embedded-shorten``). When ``sph2pipe`` is on PATH the wav.scp entries use
-it for every file (as Kaldi / ESPnet recipes do). Without it our own reader
-handles PCM and u-law files and 16-bit PCM shorten (WSJ, through
-:mod:`espnet_mixrep.recipes.shorten`, pure Python and much slower than
-sph2pipe); other shorten files (e.g. u-law) are named in a clear error that
-says how to get ``sph2pipe``.
+it for every file (as Kaldi / ESPnet recipes do). Without it they name our
+own reader (``python -m espnet_mixrep.bin.sph2wav``), which decodes what
+sph2pipe does for these corpora: plain PCM / u-law / A-law and 16-bit PCM or
+u-law shorten (compiled, :mod:`espnet_mixrep.recipes.shorten`). Stage 3
+recognises both kinds of entry and decodes them in its own process
+(:func:`parse_sphere_command`).
 """
 
 from __future__ import annotations
@@ -24,23 +25,22 @@ from typing import BinaryIO, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from espnet_mixrep.recipes.shorten import ShortenError, decode_shorten
+from espnet_mixrep.recipes.g711 import ALAW_TO_LINEAR, ULAW_TO_LINEAR, linear_to_ulaw
+from espnet_mixrep.recipes.shorten import (
+    HEADER_WINDOW,
+    MAX_CHANNELS,
+    SAMPLE_TYPES,
+    ShortenError,
+    decode_shorten,
+    read_shorten_header,
+)
 
 PathLike = Union[str, os.PathLike]
-
-SPH2PIPE_HELP = (
-    "sph2pipe is not on PATH. Build it from Kaldi (`make -C <kaldi>/tools sph2pipe`, "
-    "then add tools/sph2pipe_v2.5 to PATH) or with ESPnet's tools/installers/install_sph2pipe.sh, "
-    "and rerun; our own reader handles only uncompressed (PCM / u-law) SPHERE files."
-)
+CODING_ALIASES = {"mu-law": "ulaw", "mulaw": "ulaw", "a-law": "alaw"}
 
 
 class SphereError(ValueError):
     """A file is not a SPHERE file we can read."""
-
-
-class ShortenNotSupportedError(SphereError):
-    """A shorten-compressed SPHERE file and no sph2pipe to decode it."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class SphereHeader:
 
     @property
     def sample_n_bytes(self) -> int:
-        return int(self.fields.get("sample_n_bytes", 2))
+        return int(self.fields.get("sample_n_bytes", 1 if self.base_coding in ("ulaw", "alaw") else 2))
 
     @property
     def coding(self) -> str:
@@ -73,8 +73,14 @@ class SphereHeader:
         return "shorten" in self.coding
 
     @property
+    def base_coding(self) -> str:
+        """pcm, ulaw or alaw (or what else the header says), without the compression part."""
+        base = self.coding.split(",")[0].strip()
+        return CODING_ALIASES.get(base, base)
+
+    @property
     def is_ulaw(self) -> bool:
-        return self.coding.split(",")[0] in ("ulaw", "mu-law", "mulaw")
+        return self.base_coding == "ulaw"
 
 
 def parse_sphere_header(data: bytes, name: str = "<bytes>") -> SphereHeader:
@@ -121,67 +127,70 @@ def read_sphere_header(path: PathLike) -> SphereHeader:
     return parse_sphere_header(head, str(path))
 
 
-def _ulaw_table() -> np.ndarray:
-    """G.711 mu-law byte -> 16-bit linear sample (the table sph2pipe uses)."""
-    codes = ~np.arange(256, dtype=np.int32) & 0xFF
-    sign = codes & 0x80
-    exponent = (codes >> 4) & 0x07
-    mantissa = codes & 0x0F
-    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
+def _at_file_byte(error: ShortenError, header: SphereHeader) -> str:
+    """A shorten error with its position counted in bytes of the SPHERE file (as ``xxd -s`` takes it)."""
+    return error.located(f"byte {header.header_size + error.stream_offset} of the file")
 
 
-ULAW_TO_LINEAR = _ulaw_table()
+def _coding_problem(header: SphereHeader, body_head: bytes) -> Optional[str]:
+    """Why our decoder cannot read a file with this header (None when it can).
 
-
-def linear_to_ulaw(samples: np.ndarray) -> np.ndarray:
-    """16-bit linear -> G.711 mu-law bytes (inverse of ULAW_TO_LINEAR up to quantisation)."""
-    x = samples.astype(np.int32)
-    sign = np.where(x < 0, 0x80, 0)
-    magnitude = np.minimum(np.abs(x), 32635) + 0x84
-    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
-    exponent = np.clip(exponent, 0, 7)
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
-
-
-def shorten_decodable(header: SphereHeader) -> bool:
-    """Our shorten decoder handles 16-bit PCM (WSJ); other shorten codings need sph2pipe."""
-    return header.coding.split(",")[0] == "pcm" and header.sample_n_bytes == 2
+    ``body_head`` is the start of the data after the header (HEADER_WINDOW
+    bytes suffice). The stage-1 check and the decoder both ask this, so stage 1
+    accepts exactly what stage 3 decodes.
+    """
+    coding, width = header.base_coding, header.sample_n_bytes
+    if coding not in ("pcm", "ulaw", "alaw"):
+        return f"unsupported SPHERE sample_coding '{header.coding}' (pcm, ulaw and alaw are read, plain or shorten)"
+    if coding == "pcm" and width not in (1, 2) or coding != "pcm" and width != 1:
+        return f"{width}-byte {coding} samples are not supported"
+    if not 0 < header.channel_count <= MAX_CHANNELS:
+        return f"bad channel_count {header.channel_count}"
+    if not header.is_shorten:
+        return None
+    if coding == "alaw" or width != 2 and coding == "pcm":
+        return f"shorten-compressed {width}-byte {coding} ({header.coding}) is not supported"
+    if not body_head.startswith(b"ajkg"):
+        return f"says {header.coding} but holds no shorten stream"
+    try:
+        stream = read_shorten_header(body_head)
+    except ShortenError as e:
+        return _at_file_byte(e, header)
+    if (coding == "ulaw") != stream.is_ulaw:
+        return f"says {header.coding} but its shorten stream holds {SAMPLE_TYPES[stream.sample_type]} samples"
+    if stream.channels != header.channel_count:
+        return f"shorten stream has {stream.channels} channel(s), header says {header.channel_count}"
+    return None
 
 
 def decode_sphere_bytes(data: bytes, name: str = "<bytes>") -> Tuple[np.ndarray, int]:
-    """Decode a whole SPHERE file held in memory -> (int16 [samples, channels], rate)."""
+    """Decode a whole SPHERE file held in memory -> (int16 [samples, channels], rate).
+
+    Codings: PCM (1 or 2 bytes, either byte order), u-law and A-law, each plain
+    or (PCM and u-law) shorten-compressed; companded samples come back as
+    16-bit linear with the G.711 tables, as ``sph2pipe -p`` writes them.
+    """
     header = parse_sphere_header(data, name)
-    body = data[header.header_size :]
-    channels = header.channel_count
+    body = memoryview(data)[header.header_size :]
+    problem = _coding_problem(header, bytes(body[:HEADER_WINDOW]))
+    if problem:
+        raise SphereError(f"{name}: {problem}")
+    channels, coding = header.channel_count, header.base_coding
     if header.is_shorten:
-        if not shorten_decodable(header):
-            raise ShortenNotSupportedError(
-                f"{name}: SPHERE file is shorten-compressed ({header.coding}), which our decoder "
-                f"handles only for 16-bit PCM; {SPH2PIPE_HELP}"
-            )
         try:
-            samples = decode_shorten(body)
+            samples = decode_shorten(body, max_frames=max(header.sample_count, 0))
         except ShortenError as e:
-            raise SphereError(f"{name}: {e}") from None
-        if samples.shape[1] != channels:
-            raise SphereError(f"{name}: shorten stream has {samples.shape[1]} channel(s), header says {channels}")
-        samples = np.clip(samples, -32768, 32767).astype(np.int16).reshape(-1)
-    elif header.is_ulaw:
+            raise SphereError(f"{name}: {_at_file_byte(e, header)}") from None
+        samples = samples.reshape(-1)
+    elif coding == "ulaw":
         samples = ULAW_TO_LINEAR[np.frombuffer(body, dtype=np.uint8)]
-    elif header.coding.split(",")[0] == "pcm":
-        width = header.sample_n_bytes
-        if width == 2:
-            order = str(header.fields.get("sample_byte_format", "01"))
-            samples = np.frombuffer(body[: len(body) // 2 * 2], dtype="<i2" if order == "01" else ">i2")
-            samples = samples.astype(np.int16)
-        elif width == 1:
-            samples = (np.frombuffer(body, dtype=np.int8).astype(np.int16) << 8).astype(np.int16)
-        else:
-            raise SphereError(f"{name}: {width}-byte PCM samples are not supported")
+    elif coding == "alaw":
+        samples = ALAW_TO_LINEAR[np.frombuffer(body, dtype=np.uint8)]
+    elif header.sample_n_bytes == 2:
+        order = str(header.fields.get("sample_byte_format", "01"))
+        samples = np.frombuffer(body[: len(body) // 2 * 2], dtype="<i2" if order == "01" else ">i2").astype(np.int16)
     else:
-        raise SphereError(f"{name}: unsupported SPHERE sample_coding '{header.coding}'")
+        samples = (np.frombuffer(body, dtype=np.int8).astype(np.int16) << 8).astype(np.int16)
     frames = len(samples) // channels
     if header.sample_count >= 0 and frames < header.sample_count:
         raise SphereError(f"{name}: header says {header.sample_count} samples, file holds {frames}")
@@ -278,14 +287,18 @@ def sph2pipe_path() -> Optional[str]:
     return shutil.which("sph2pipe")
 
 
+OUR_DECODER = "espnet_mixrep.bin.sph2wav"
+
+
 def sphere_wav_command(path: PathLike, channel: Optional[int] = None, rate: Optional[int] = None) -> str:
     """The wav.scp entry (a command ending in '|') that writes ``path`` as WAV to stdout.
 
-    Uses sph2pipe when it is on PATH (it also decodes shorten). Without it, an
-    uncompressed mono file is returned as its plain path (libsndfile reads PCM
-    and u-law SPHERE), and anything else goes through our reader (``python -m
+    Uses sph2pipe when it is on PATH. Without it, an uncompressed mono file is
+    returned as its plain path (libsndfile reads PCM and u-law SPHERE), and
+    anything else goes through our reader (``python -m
     espnet_mixrep.bin.sph2wav``). ``rate`` resamples (our resampler, after
-    sph2pipe when sph2pipe decodes).
+    sph2pipe when sph2pipe decodes). :func:`parse_sphere_command` reads these
+    entries back.
     """
     sph2pipe = sph2pipe_path()
     if sph2pipe is None and rate is None and channel in (None, 1):
@@ -294,7 +307,7 @@ def sphere_wav_command(path: PathLike, channel: Optional[int] = None, rate: Opti
             return os.path.abspath(path)
     path = shlex.quote(os.path.abspath(path))
     python = shlex.quote(sys.executable)
-    ours = f"{python} -m espnet_mixrep.bin.sph2wav"
+    ours = f"{python} -m {OUR_DECODER}"
     channel_opt = f" --channel {channel}" if channel is not None else ""
     rate_opt = f" --rate {rate}" if rate is not None else ""
     if sph2pipe:
@@ -305,28 +318,96 @@ def sphere_wav_command(path: PathLike, channel: Optional[int] = None, rate: Opti
     return f"{ours}{channel_opt}{rate_opt} {path} |"
 
 
-def check_sphere_readable(path: PathLike) -> Optional[str]:
-    """A problem with ``path`` that would stop decoding it (None when it will decode).
+@dataclass(frozen=True)
+class SphereCommand:
+    """A wav.scp entry that :func:`sphere_wav_command` wrote, read back."""
 
-    Reads only the header: called on every corpus file before anything is written.
+    path: str
+    channel: Optional[int]
+    rate: Optional[int]
+    sph2pipe: Optional[str]  # the sph2pipe program it runs (None: our reader)
+
+
+def _pipeline(entry: str) -> Optional[List[List[str]]]:
+    """A wav.scp command entry as its commands' argument lists (None if it is no plain pipeline)."""
+    lexer = shlex.shlex(entry, posix=True, punctuation_chars="|")
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return None
+    if not tokens or tokens[-1] != "|":
+        return None
+    commands: List[List[str]] = [[]]
+    for token in tokens[:-1]:
+        if token == "|":
+            commands.append([])
+        else:
+            commands[-1].append(token)
+    return commands if all(commands) else None
+
+
+def _our_options(args: List[str]) -> Optional[Tuple[Optional[int], Optional[int], str]]:
+    """``[--channel N] [--rate HZ] FILE`` -> (channel, rate, FILE)."""
+    values: Dict[str, Optional[int]] = {"--channel": None, "--rate": None}
+    while len(args) > 1 and args[0] in values and args[1].isdigit():
+        values[args[0]] = int(args[1])
+        args = args[2:]
+    if len(args) != 1:
+        return None
+    return values["--channel"], values["--rate"], args[0]
+
+
+def parse_sphere_command(entry: str) -> Optional[SphereCommand]:
+    """The SPHERE file, channel and rate of a wav.scp entry written by :func:`sphere_wav_command`.
+
+    None for any other entry (a plain path, or a command of someone else's),
+    which is then run as it stands.
+    """
+    commands = _pipeline(entry)
+    if commands is None:
+        return None
+    first = commands[0]
+    if first[1:3] == ["-m", OUR_DECODER] and len(commands) == 1:
+        options = _our_options(first[3:])
+        if options is None or options[2] == "-":
+            return None
+        channel, rate, path = options
+        return SphereCommand(path, channel, rate, None)
+    if os.path.basename(first[0]) != "sph2pipe" or first[1:4] != ["-f", "wav", "-p"] or len(commands) > 2:
+        return None
+    args, channel = first[4:], None
+    if len(args) == 3 and args[0] == "-c" and args[1].isdigit():
+        args, channel = args[2:], int(args[1])
+    if len(args) != 1:
+        return None
+    rate = None
+    if len(commands) == 2:
+        second = commands[1]
+        options = _our_options(second[3:]) if second[1:3] == ["-m", OUR_DECODER] else None
+        if options is None or options[0] is not None or options[2] != "-" or options[1] is None:
+            return None
+        rate = options[1]
+    return SphereCommand(args[0], channel, rate, first[0])
+
+
+def check_sphere_readable(path: PathLike) -> Optional[str]:
+    """A problem with ``path`` that would stop stage 3 decoding it (None when it will decode).
+
+    Reads the SPHERE header and the start of a shorten stream only: called
+    on every corpus file before anything is written. It accepts exactly what
+    our decoder reads (also what sph2pipe reads, so with or without sph2pipe
+    stage 3 decodes every file it passes).
     """
     try:
         header = read_sphere_header(path)
-    except (OSError, SphereError) as e:
-        return str(e)
-    if header.is_shorten and sph2pipe_path() is None:
-        if not shorten_decodable(header):
-            return f"{path}: shorten-compressed SPHERE ({header.coding}) and no sph2pipe on PATH"
         with open(path, "rb") as f:
             f.seek(header.header_size)
-            if f.read(4) != b"ajkg":
-                return f"{path}: says {header.coding} but holds no shorten stream"
-    return None
-
-
-def shorten_hint(problems: List[str]) -> List[str]:
-    """The one line saying how to get sph2pipe, when any problem is a shorten file without it."""
-    return [f"  {SPH2PIPE_HELP}"] if any("shorten-compressed" in p for p in problems) else []
+            body_head = f.read(HEADER_WINDOW)
+    except (OSError, SphereError) as e:
+        return str(e)
+    problem = _coding_problem(header, body_head)
+    return f"{path}: {problem}" if problem else None
 
 
 def write_wav_stream(out: BinaryIO, samples: np.ndarray, sample_rate: int) -> None:

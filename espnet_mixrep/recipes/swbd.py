@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from espnet_mixrep.recipes.datadir import DataDirError, Utterance, write_data_dir, write_text_atomic
-from espnet_mixrep.recipes.sphere import check_sphere_readable, shorten_hint, sphere_wav_command
+from espnet_mixrep.recipes.sphere import check_sphere_readable, sphere_wav_command
 from espnet_mixrep.recipes.wsj import _listing
 
 PathLike = Union[str, os.PathLike]
@@ -374,7 +374,6 @@ def check_swbd_corpus(
     problems: List[str] = []
     swbd = _check_swbd(swbd_dir, ms98_dir, problems)
     eval2000 = _check_eval2000(eval2000_speech, eval2000_text, problems)
-    problems += shorten_hint(problems)
     if problems or swbd is None or eval2000 is None:
         raise SwbdCorpusError("Switchboard / eval2000 corpus is incomplete; nothing was written.\n" + "\n".join(problems))
     return swbd, eval2000

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from espnet_mixrep.recipes.datadir import DataDirError, Utterance, write_data_dir, write_text_atomic
-from espnet_mixrep.recipes.sphere import check_sphere_readable, shorten_hint, sphere_wav_command
+from espnet_mixrep.recipes.sphere import check_sphere_readable, sphere_wav_command
 
 PathLike = Union[str, os.PathLike]
 
@@ -273,7 +273,6 @@ def check_wsj_corpus(wsj0: Optional[PathLike], wsj1: Optional[PathLike], lm_text
     ):
         if items:
             problems.append(_listing(f"missing {title}" if title != "unreadable audio" else title, items))
-    problems += shorten_hint(unreadable)
     if problems:
         raise WsjCorpusError("WSJ corpus is incomplete; nothing was written.\n" + "\n".join(problems))
     return WsjCorpus(sets=sets, transcripts=transcripts, lm_text_files=lm_files)

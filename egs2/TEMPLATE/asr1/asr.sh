@@ -48,6 +48,7 @@ speed_perturb_factors="" # e.g. "0.9 1.0 1.1"
 # Features
 feats_type=raw          # only raw (waveforms; the model's frontend computes features)
 audio_format=wav
+use_sph2pipe=true       # stage 3: run sph2pipe for sph2pipe wav.scp entries when it exists (false: our decoder)
 fs=16k                  # sampling rate of dump/raw
 min_wav_duration=0.1    # seconds
 max_wav_duration=20     # seconds
@@ -125,6 +126,7 @@ Options (with their defaults):
   --local_data_opts "${local_data_opts}"
   --speed_perturb_factors "${speed_perturb_factors}"   e.g. "0.9 1.0 1.1"
   --fs ${fs} --min_wav_duration ${min_wav_duration} --max_wav_duration ${max_wav_duration}
+  --use_sph2pipe ${use_sph2pipe}   stage 3: sph2pipe for its wav.scp entries if it exists (false: our decoder)
   --token_type ${token_type} (bpe|char|word) --nbpe ${nbpe} --bpemode ${bpemode}
   --bpe_train_text "${bpe_train_text}" --nlsyms_txt ${nlsyms_txt} --cleaner ${cleaner} --lang ${lang}
   --use_lm ${use_lm} --lm_config <yaml> --lm_args "<extra LM training options>" --lm_tag <name>
@@ -270,7 +272,9 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     [ "${audio_format}" = wav ] || fail "--audio_format ${audio_format}: only wav is supported"
     for dset in "${train_set}" "${valid_set}" ${test_sets}; do
         if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then out=${data_feats}/org/${dset}; else out=${data_feats}/${dset}; fi
-        ${python} -m espnet_mixrep.bin.recipe format "data/${dset}" "${out}" --fs "${fs_hz}" --nj "${nj}"
+        # --nj jobs, one process each; SPHERE entries are decoded in those processes.
+        ${python} -m espnet_mixrep.bin.recipe format "data/${dset}" "${out}" --fs "${fs_hz}" --nj "${nj}" \
+            --use_sph2pipe "${use_sph2pipe}"
     done
 fi
 
