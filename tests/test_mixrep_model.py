@@ -235,6 +235,42 @@ def test_training_forward_draws_and_reports_mixing():
     assert torch.isfinite(loss) and int(weight) == 4 and stats["mix_layer"].item() in (0, 2)
 
 
+def test_step_that_cannot_mix_reports_the_keys_of_a_mixed_step():
+    """DDP averages the stats key by key across ranks: a rank that does not mix
+    (here a batch of one) must return the same keys, in the same order."""
+    model = build_model(mix=dict(mix_layers="0,2", mix_tau=0.5)).train()
+    base = build_model(ESPnetASRModel, ConformerEncoder).train()
+    base.load_state_dict(model.state_dict())
+    speech, speech_lens, text, text_lens = batch()
+    _, mixed_stats, _ = model.mixed_forward(speech, speech_lens, text.clone(), text_lens,
+                                            plan(2, [1], [0], [0.4]))
+    one = (speech[:1], speech_lens[:1], text[:1].clone(), text_lens[:1])
+    loss, stats, weight = model(*one)
+    loss_b, stats_b, _ = base(*one)
+    assert list(stats) == list(mixed_stats)
+    assert all(v.shape == (1,) for v in stats.values() if v is not None)
+    assert torch.isnan(stats["mix_layer"]).all() and torch.isnan(stats["mix_lambda"]).all()
+    assert torch.equal(loss, loss_b) and int(weight) == 1
+    assert {k: v for k, v in stats.items() if not k.startswith("mix_")}.keys() == stats_b.keys()
+
+
+def _plans_after_seed(model, seed, steps=6, batch_size=4):
+    torch.manual_seed(seed)  # what ESPnet's set_all_random_seed(seed + epoch) does each epoch
+    plans = [model.encoder.draw_mix_plan(batch_size) for _ in range(steps)]
+    return [(p.layer, p.rows.tolist(), p.partners.tolist(), p.lam.tolist()) for p in plans]
+
+
+def test_mixing_draws_restart_from_each_epoch_seed():
+    """Resuming at an epoch boundary (a fresh process) draws what an uninterrupted run draws."""
+    mix = dict(mix_layers="0,2,3", mix_tau=0.5, mix_lambda_per_utterance=True)
+    straight = build_model(mix=mix).train()
+    epoch1 = _plans_after_seed(straight, 1)
+    epoch2 = _plans_after_seed(straight, 2)
+    resumed = build_model(mix=mix, seed=5).train()  # another process, another torch state
+    assert _plans_after_seed(resumed, 2) == epoch2
+    assert epoch1 != epoch2
+
+
 def test_waveform_domain_mixes_audio_before_frontend():
     speech, speech_lens, text, text_lens = batch(lengths=(4000, 1200, 3000, 1800))
     model = build_model(mix=dict(mix_layers="0", mix_tau=0.5, mix_layer0_domain="waveform")).train()

@@ -84,6 +84,7 @@ class MixRepEncoderMixin:
             self.encoders[k - 1].register_forward_hook(functools.partial(self._mix_block_output, k))
         self._active_plan: Optional[MixPlan] = None
         self._rng: Optional[np.random.Generator] = None
+        self._rng_seed: Optional[int] = None
 
     def _check_hidden_mixing_supported(self) -> None:
         if len(getattr(self, "interctc_layer_idx", []) or []) > 0:
@@ -107,14 +108,25 @@ class MixRepEncoderMixin:
         """Draw this step's plan (None: no mixing this step)."""
         if not self.mixing_enabled:
             return None
-        if self._rng is None:
-            # Seeded from the trainer's seed at the first draw; each DDP rank
-            # gets its own stream.
-            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-            self._rng = np.random.default_rng([torch.initial_seed() % 2**63, rank])
         return draw_mix_plan(
-            self._rng, self.mix_layers, batch_size, self.mix_alpha, self.mix_tau, self.mix_lambda_per_utterance
+            self._epoch_rng(), self.mix_layers, batch_size, self.mix_alpha, self.mix_tau,
+            self.mix_lambda_per_utterance,
         )
+
+    def _epoch_rng(self) -> np.random.Generator:
+        """The mixing generator, reseeded whenever the trainer reseeds torch.
+
+        ESPnet calls set_all_random_seed(seed + epoch) before every epoch, so
+        torch.initial_seed() names the epoch: a run resumed at an epoch
+        boundary draws exactly the plans of an uninterrupted one. Each DDP rank
+        gets its own stream.
+        """
+        seed = torch.initial_seed()
+        if self._rng is None or seed != self._rng_seed:
+            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+            self._rng = np.random.default_rng([seed, rank])
+            self._rng_seed = seed
+        return self._rng
 
     @contextlib.contextmanager
     def mixing(self, plan: Optional[MixPlan]) -> Iterator[None]:

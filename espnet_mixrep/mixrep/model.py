@@ -92,10 +92,17 @@ class MixRepASRModel(ESPnetASRModel):
         text_lengths: torch.Tensor,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, Optional[torch.Tensor]], torch.Tensor]:
-        plan = self.encoder.draw_mix_plan(speech.size(0)) if self.training else None
-        if plan is None:
+        if not (self.training and self.encoder.mixing_enabled):
             return super().forward(speech, speech_lengths, text, text_lengths, **kwargs)
-        return self.mixed_forward(speech, speech_lengths, text, text_lengths, plan)
+        plan = self.encoder.draw_mix_plan(speech.size(0))
+        if plan is not None:
+            return self.mixed_forward(speech, speech_lengths, text, text_lengths, plan)
+        loss, stats, weight = super().forward(speech, speech_lengths, text, text_lengths, **kwargs)
+        # Same keys as a mixed step (NaN: ESPnet's reporter and its cross-rank
+        # average skip it): DDP ranks all-reduce the stats key by key, so a
+        # rank that does not mix must still issue every collective.
+        stats.update(force_gatherable(mix_stats(None), loss.device))
+        return loss, stats, weight
 
     def mixed_forward(
         self,
@@ -151,8 +158,7 @@ class MixRepASRModel(ESPnetASRModel):
         else:
             loss = self.ctc_weight * loss_ctc + (1 - self.ctc_weight) * loss_att
         stats["loss"] = loss.detach()
-        stats["mix_layer"] = torch.tensor(float(plan.layer))
-        stats["mix_lambda"] = lam.mean().detach()
+        stats.update(mix_stats(plan))
         loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
         return loss, stats, weight
 
@@ -178,6 +184,13 @@ class MixRepASRModel(ESPnetASRModel):
         valid = ys_out != self.ignore_id
         correct = ((decoder_out.argmax(-1) == ys_out) & valid).sum(-1).to(loss.dtype)
         return loss, correct, valid.sum(-1).to(loss.dtype)
+
+
+def mix_stats(plan: Optional[MixPlan]) -> Dict[str, torch.Tensor]:
+    """The mixing statistics of one training step; NaN for a step that did not mix."""
+    if plan is None:
+        return {"mix_layer": torch.tensor(float("nan")), "mix_lambda": torch.tensor(float("nan"))}
+    return {"mix_layer": torch.tensor(float(plan.layer)), "mix_lambda": plan.lam.mean()}
 
 
 def label_smoothing_loss_per_row(criterion: torch.nn.Module, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
