@@ -38,6 +38,8 @@ while [ $# -gt 0 ]; do
         *) echo "$0: unexpected argument '$1'" >&2; exit 1 ;;
     esac
 done
+. ./utils/driver_helpers.sh  # stage checks; Ctrl-C stops the parallel trainings too
+check_stage_range "${stage}" "${stop_stage}" 1 15
 
 common=(
     --train_set train --valid_set valid --test_sets test
@@ -69,14 +71,15 @@ if r=$(range 11 11); then
         tag=$(tag_of "${cfg}")
         # shellcheck disable=SC2086
         if "${train_parallel}" && [ "${#configs[@]}" -gt 1 ]; then
-            ( ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}" 2>&1 | sed -u -e "s/^/[${tag}] /" ) &
-            pids+=($!)
+            start_group ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}" \
+                > >(sed -u -e "s/^/[${tag}] /") 2>&1
+            pids+=("${last_group_pid}")
         else
             ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}"
         fi
     done
     failed=0
-    for pid in "${pids[@]}"; do wait "${pid}" || failed=1; done
+    for pid in "${pids[@]}"; do wait_group "${pid}" || failed=1; done
     [ "${failed}" -eq 0 ] || { echo "$0: training failed (see ${expdir}/asr_*/train.log)" >&2; exit 1; }
 fi
 
