@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import signal
 import time
 from pathlib import Path
 from typing import Dict, Iterable, List, NamedTuple, Set
@@ -59,3 +59,9 @@ def wait_until_gone(pids: Set[int], pgids: Set[int], timeout: float) -> List[Pro
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
+
+
+def as_terminal_job() -> None:
+    """For preexec_fn: SIGINT at its default in the child, as for a terminal's
+    foreground job (a test runner started in the background has it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

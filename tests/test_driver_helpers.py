@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from process_tree import descendants, wait_until_gone
+from process_tree import as_terminal_job, descendants, wait_until_gone
 
 REPO = Path(__file__).resolve().parent.parent
 HELPERS = REPO / "egs2" / "TEMPLATE" / "asr1" / "utils" / "driver_helpers.sh"
@@ -42,9 +42,10 @@ run_in_group {sys.executable} {tmp}/trainer.py "$1"
     (tmp / "outer.sh").write_text(f"""#!/usr/bin/env bash
 set -euo pipefail
 . {HELPERS}
-start_group {tmp}/inner.sh {tmp}/ready.a > {tmp}/a.log 2>&1
+# each job's lines prefixed by a sed in this driver's group, as run.sh's parallel trainings
+start_group {tmp}/inner.sh {tmp}/ready.a > >(sed -u -e "s/^/[a] /" > {tmp}/a.log) 2>&1
 a=$last_group_pid
-start_group {tmp}/inner.sh {tmp}/ready.b > {tmp}/b.log 2>&1
+start_group {tmp}/inner.sh {tmp}/ready.b > >(sed -u -e "s/^/[b] /" > {tmp}/b.log) 2>&1
 b=$last_group_pid
 wait_group "$a"
 wait_group "$b"
@@ -55,7 +56,8 @@ wait_group "$b"
 
 
 def start_tree(tmp: Path):
-    outer = subprocess.Popen([str(write_drivers(tmp))], start_new_session=True, stderr=subprocess.PIPE, text=True)
+    outer = subprocess.Popen([str(write_drivers(tmp))], start_new_session=True, preexec_fn=as_terminal_job,
+                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not ((tmp / "ready.a").exists() and (tmp / "ready.b").exists()):
         assert outer.poll() is None and time.monotonic() < deadline, "the process tree did not start"

@@ -18,7 +18,7 @@ from typing import Dict, List
 import pytest
 
 from espnet_mixrep.recipes.datadir import read_kaldi_map
-from process_tree import descendants, wait_until_gone
+from process_tree import as_terminal_job, descendants, wait_until_gone
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "egs2" / "TEMPLATE" / "asr1"
@@ -81,6 +81,7 @@ def trained_recipe(fsdd_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     proc = subprocess.Popen(
         ["./asr.sh", *COMMON, "--stage", "11", "--stop_stage", "11"],
         cwd=recipe, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=as_terminal_job,
     )
     deadline = time.time() + 120
     while not (exp / "latest.pth").is_symlink() and proc.poll() is None and time.time() < deadline:

@@ -73,9 +73,11 @@ stop_groups() {
 }
 
 _on_interrupt() {
-    trap '' INT TERM
-    echo "$0: interrupted (SIG$1): stopping its jobs" >&2
+    # Stop the jobs before saying so: stderr may be a pipe whose reader the
+    # same Ctrl-C has killed (run.sh's sed prefixing a parallel job's lines).
+    trap '' INT TERM PIPE
     stop_groups
+    echo "$0: interrupted (SIG$1): stopped its jobs" >&2 || true
     exit "$2"
 }
 trap '_on_interrupt INT 130' INT
