@@ -37,15 +37,18 @@ def write_drivers(tmp: Path) -> Path:
     (tmp / "inner.sh").write_text(f"""#!/usr/bin/env bash
 set -euo pipefail
 . {HELPERS}
-run_in_group {sys.executable} {tmp}/trainer.py "$1"
+# polls its job as asr.sh's run_with_progress does (a foreground sleep)
+start_group {sys.executable} {tmp}/trainer.py "$1"
+while kill -0 "$last_group_pid" 2>/dev/null; do sleep 1; done
+wait_group "$last_group_pid"
 """)
     (tmp / "outer.sh").write_text(f"""#!/usr/bin/env bash
 set -euo pipefail
 . {HELPERS}
-# each job's lines prefixed by a sed in this driver's group, as run.sh's parallel trainings
-start_group {tmp}/inner.sh {tmp}/ready.a > >(sed -u -e "s/^/[a] /" > {tmp}/a.log) 2>&1
+# each job's lines prefixed in this driver's group, as run.sh's parallel trainings
+start_group {tmp}/inner.sh {tmp}/ready.a > >(prefix_lines "[a] " > {tmp}/a.log) 2>&1
 a=$last_group_pid
-start_group {tmp}/inner.sh {tmp}/ready.b > >(sed -u -e "s/^/[b] /" > {tmp}/b.log) 2>&1
+start_group {tmp}/inner.sh {tmp}/ready.b > >(prefix_lines "[b] " > {tmp}/b.log) 2>&1
 b=$last_group_pid
 wait_group "$a"
 wait_group "$b"
@@ -81,6 +84,8 @@ def test_interrupt_leaves_no_process_behind(tmp_path: Path, how: str, code: int)
     assert not left, f"survivors after {how}: {left}"
     assert time.monotonic() - started < 15
     assert "interrupted" in outer.stderr.read()
+    # the jobs' own reports came through their prefixed output
+    assert "[a] " in (tmp_path / "a.log").read_text() and "stopped its jobs" in (tmp_path / "a.log").read_text()
 
 
 def check_range(*args: str) -> subprocess.CompletedProcess:

@@ -72,7 +72,7 @@ if r=$(range 11 11); then
         # shellcheck disable=SC2086
         if "${train_parallel}" && [ "${#configs[@]}" -gt 1 ]; then
             start_group ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}" \
-                > >(sed -u -e "s/^/[${tag}] /") 2>&1
+                > >(prefix_lines "[${tag}] ") 2>&1
             pids+=("${last_group_pid}")
         else
             ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}"

@@ -8,6 +8,8 @@
 #   run_in_group COMMAND...   run COMMAND as its own process group and wait for it.
 #   start_group COMMAND...    start it so in the background (its PID: $last_group_pid);
 #   wait_group PID            then wait for it.
+#   prefix_lines TEXT         copy stdin to stdout, each line prefixed by TEXT: for the
+#                             output of parallel jobs,  start_group ... > >(prefix_lines "[a] ") 2>&1
 #
 # Why process groups: bash starts a background job with SIGINT ignored, so
 # Ctrl-C never reaches a trainer started with "&" (nor its children); and
@@ -55,6 +57,14 @@ wait_group() {
 run_in_group() {
     start_group "$@"
     wait_group "${last_group_pid}"
+}
+
+# It ignores INT and TERM and ends with its input: a job whose output pipe
+# died with the Ctrl-C would itself die of SIGPIPE (bash reports "Terminated"
+# children on stderr) before it had stopped its own jobs.
+prefix_lines() {
+    trap '' INT TERM
+    exec sed -u -e "s|^|$1|"
 }
 
 # Signal every group started here, wait for them to exit, SIGKILL what is left.
