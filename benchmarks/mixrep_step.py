@@ -12,17 +12,21 @@ baseline. Peak memory is torch.cuda.max_memory_allocated on a GPU; on CPU,
 where torch keeps no allocator statistics, it is the memory of the activations
 saved for the backward pass (what differs between the variants; weights,
 gradients and Adam state are the same for all three). Targets (issue 2): time ratio <= 1.05 at tau = 0.15, memory <= 1.10.
+frames_per_s: the frontend's frames (hop 128 at 16 kHz) of the batch per second of training step.
+--autocast bf16 runs the forward pass under torch.autocast(bfloat16), as
+ESPnet's --use_amp true does on GPUs that support it.
 
-  python benchmarks/mixrep_step.py [--sizes wsj small] [--device cpu|cuda] [--steps 5]
+  python benchmarks/mixrep_step.py [--sizes wsj small] [--device cpu|cuda] [--steps 5] [--autocast bf16]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import yaml
@@ -93,12 +97,14 @@ def authors_loss(model, speech, speech_lengths, text, text_lengths):
     return model.ctc_weight * ctc.sum() / B + (1 - model.ctc_weight) * att.sum() / B
 
 
-def step(variant: str, model, optimizer, batch) -> None:
+def step(variant: str, model, optimizer, batch, autocast: Optional[torch.dtype] = None) -> None:
     optimizer.zero_grad(set_to_none=True)
-    if variant == "authors":
-        loss = authors_loss(model, *batch)
-    else:
-        loss = model(*batch)[0]
+    device = batch[0].device.type
+    with torch.autocast(device, dtype=autocast) if autocast else contextlib.nullcontext():
+        if variant == "authors":
+            loss = authors_loss(model, *batch)
+        else:
+            loss = model(*batch)[0]
     loss.backward()
     optimizer.step()
 
@@ -108,7 +114,8 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_variants(size: str, tau: float, device: str, steps: int, batch_size: int) -> Dict[str, float]:
+def time_variants(size: str, tau: float, device: str, steps: int, batch_size: int,
+                  autocast: Optional[torch.dtype] = None) -> Dict[str, float]:
     models = {v: build(v, size, tau, device) for v in VARIANTS}
     state = models["baseline"].state_dict()
     for v in VARIANTS[1:]:
@@ -121,23 +128,24 @@ def time_variants(size: str, tau: float, device: str, steps: int, batch_size: in
             b = tuple(t.clone() for t in batch)
             sync(device)
             start = time.perf_counter()
-            step(v, models[v], optimizers[v], b)
+            step(v, models[v], optimizers[v], b, autocast)
             sync(device)
             if round_ > 0:
                 times[v].append(time.perf_counter() - start)
     return {v: statistics.median(t) for v, t in times.items()}
 
 
-def peak_memory(variant: str, size: str, tau: float, device: str, batch_size: int) -> float:
+def peak_memory(variant: str, size: str, tau: float, device: str, batch_size: int,
+                autocast: Optional[torch.dtype] = None) -> float:
     """Peak training-step memory of one variant, in bytes (see the module doc)."""
     model = build(variant, size, tau, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     batch = make_batch(batch_size, device)
     if device == "cuda":
-        step(variant, model, optimizer, tuple(t.clone() for t in batch))  # optimizer state exists from here
+        step(variant, model, optimizer, tuple(t.clone() for t in batch), autocast)  # optimizer state exists from here
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-        step(variant, model, optimizer, tuple(t.clone() for t in batch))
+        step(variant, model, optimizer, tuple(t.clone() for t in batch), autocast)
         torch.cuda.synchronize()
         return float(torch.cuda.max_memory_allocated())
     # CPU: torch keeps no allocator statistics, so count what the step adds on
@@ -154,7 +162,7 @@ def peak_memory(variant: str, size: str, tau: float, device: str, batch_size: in
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        step(variant, model, optimizer, tuple(t.clone() for t in batch))
+        step(variant, model, optimizer, tuple(t.clone() for t in batch), autocast)
     return float(sum(saved.values()))
 
 
@@ -166,17 +174,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--skip_memory", action="store_true")
+    parser.add_argument("--autocast", choices=["none", "bf16"], default="none")
     args = parser.parse_args()
-    print(f"device={args.device} tau={args.tau} batch={args.batch_size} steps={args.steps} "
+    autocast = torch.bfloat16 if args.autocast == "bf16" else None
+    hop = yaml.safe_load((TUNING / "train_asr_conformer_te.yaml").read_text())["frontend_conf"]["hop_length"]
+    frames = float(make_batch(args.batch_size, "cpu")[1].sum()) / hop  # the frontend's frames
+    print(f"device={args.device} tau={args.tau} batch={args.batch_size} steps={args.steps} autocast={args.autocast} "
           f"torch={torch.__version__} threads={torch.get_num_threads()}")
-    print(f"{'size':6} {'variant':9} {'step_s':>8} {'time_ratio':>10} {'peak_MiB':>9} {'mem_ratio':>9}")
+    print(f"{'size':6} {'variant':9} {'step_s':>8} {'time_ratio':>10} {'peak_MiB':>9} {'mem_ratio':>9} {'frames_per_s':>12}")
     for size in args.sizes:
-        times = time_variants(size, args.tau, args.device, args.steps, args.batch_size)
-        mem = {v: (float("nan") if args.skip_memory else peak_memory(v, size, args.tau, args.device, args.batch_size))
+        times = time_variants(size, args.tau, args.device, args.steps, args.batch_size, autocast)
+        mem = {v: (float("nan") if args.skip_memory
+                   else peak_memory(v, size, args.tau, args.device, args.batch_size, autocast))
                for v in VARIANTS}
         for v in VARIANTS:
             print(f"{size:6} {v:9} {times[v]:8.3f} {times[v] / times['baseline']:10.3f} "
-                  f"{mem[v] / 2**20:9.1f} {mem[v] / mem['baseline']:9.3f}", flush=True)
+                  f"{mem[v] / 2**20:9.1f} {mem[v] / mem['baseline']:9.3f} {frames / times[v]:12.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from espnet_mixrep.bin import l2d_extract, l2d_kmeans, l2d_probe, l2d_train
@@ -80,7 +81,7 @@ def run_stock(module: str, args: list, cwd: Path) -> None:
     assert proc.returncode == 0, f"{module} failed:\n{proc.stderr[-3000:]}"
 
 
-def test_learn2diss_pipeline_and_asr_frontend(fsdd_dir: Path, tmp_path: Path) -> None:
+def test_learn2diss_pipeline_and_asr_frontend(fsdd_dir: Path, tmp_path: Path, capfd) -> None:
     work = tmp_path
     counts = prepare_fsdd_isolated(
         fsdd_dir, work / "data", speakers=("george", "jackson"), test_indices=(0,), valid_indices=(1,), max_train_index=3
@@ -110,6 +111,13 @@ def test_learn2diss_pipeline_and_asr_frontend(fsdd_dir: Path, tmp_path: Path) ->
     shapes = ["--train_shape_file", f"{work}/exp/stats/train/speech_shape",
               "--valid_shape_file", f"{work}/exp/stats/valid/speech_shape", "--fold_length", "8000"]
     l2d_train.main(["--config", str(config), "--output_dir", f"{work}/exp/stage1", *l2d_data_args(work), *shapes])
+    # a stopped training resumes from its checkpoint (run.sh's stages pass --resume true)
+    capfd.readouterr()
+    l2d_train.main(["--config", str(config), "--output_dir", f"{work}/exp/stage1", *l2d_data_args(work), *shapes,
+                    "--resume", "true", "--max_epoch", "2"])
+    assert f"resuming from {work}/exp/stage1/checkpoint.pth (epoch 1 done)" in capfd.readouterr().err
+    stage1 = torch.load(work / "exp/stage1/checkpoint.pth", weights_only=False)["reporter"]["stats"]
+    assert sorted(stage1) == [1, 2]
     l2d_train.main(["--config", str(config), "--output_dir", f"{work}/exp/joint", "--model_conf", "stage=joint",
                     "--model_conf", "mi_weight=0.1", "--init_param", f"{work}/exp/stage1/valid.loss.best.pth",
                     *l2d_data_args(work), *shapes])

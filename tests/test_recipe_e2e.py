@@ -1,5 +1,6 @@
 """The FSDD recipe's stages 1-15 through the real driver on a tiny config:
-interrupted training resumes, reruns redo identically, the packed model
+Ctrl-C during training leaves no process behind and the rerun resumes,
+reruns redo identically, the packed model
 decodes in a fresh process, the upload lands in the hub layout, and bad input
 stops the run with a message naming the file."""
 
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +18,7 @@ from typing import Dict, List
 import pytest
 
 from espnet_mixrep.recipes.datadir import read_kaldi_map
+from process_tree import as_terminal_job, descendants, wait_until_gone
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "egs2" / "TEMPLATE" / "asr1"
@@ -68,26 +69,38 @@ def digest(paths: List[Path]) -> str:
 
 @pytest.fixture(scope="module")
 def trained_recipe(fsdd_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Stages 1-13 with an interruption during training: returns (recipe dir, env, logs)."""
+    """Stages 1-13 with a Ctrl-C during training: returns (recipe dir, env, logs)."""
     recipe = make_recipe_copy(tmp_path_factory.mktemp("e2e"))
     env = recipe_env(fsdd_dir)
     logs = {"prep": asr(recipe, env, "--stage", "1", "--stop_stage", "10")}
 
-    # Stage 11, stopped as soon as epoch 1 is saved (latest.pth is linked after
+    # Stage 11, stopped by a SIGINT to its process group (what Ctrl-C in a
+    # terminal sends) as soon as epoch 1 is saved (latest.pth is linked after
     # checkpoint.pth and 1epoch.pth are complete).
     exp = recipe / "exp" / f"asr_{TAG}"
     proc = subprocess.Popen(
         ["./asr.sh", *COMMON, "--stage", "11", "--stop_stage", "11"],
         cwd=recipe, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=as_terminal_job,
     )
     deadline = time.time() + 120
     while not (exp / "latest.pth").is_symlink() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    tree = descendants(proc.pid)  # asr.sh, espnet2.bin.launch, run.pl, the trainer...
+    os.killpg(proc.pid, signal.SIGINT)
+    logs["interrupt_exit"] = proc.wait(timeout=60)
+    logs["interrupt_tree"] = tree
+    logs["survivors"] = wait_until_gone({p.pid for p in tree}, {p.pgid for p in tree}, timeout=10)
     logs["epochs_before_resume"] = sorted(p.name for p in exp.glob("*epoch.pth"))
     logs["resume"] = asr(recipe, env, "--stage", "11", "--stop_stage", "13")
     return recipe, env, logs
+
+
+def test_ctrl_c_in_training_leaves_no_process_behind(trained_recipe) -> None:
+    _, _, logs = trained_recipe
+    assert logs["interrupt_exit"] == 130
+    assert any("espnet_mixrep.bin.asr_train" in p.cmdline for p in logs["interrupt_tree"])
+    assert not logs["survivors"], logs["survivors"]
 
 
 def test_stages_1_to_13_resume_after_interruption(trained_recipe) -> None:
@@ -97,6 +110,7 @@ def test_stages_1_to_13_resume_after_interruption(trained_recipe) -> None:
     assert "3epoch.pth" not in logs["epochs_before_resume"]
     train_log = (exp / "train.log").read_text()
     assert f"The training was resumed using {exp.relative_to(recipe)}/checkpoint.pth" in train_log
+    assert "took over the lock of a trainer that is gone" in train_log  # the stopped trainer's record
     assert "1epoch results" not in train_log and "3epoch results" in train_log
     assert (exp / "train.1.log").exists()  # the interrupted run's log, rotated by espnet2.bin.launch
     assert (exp / "valid.acc.ave.pth").exists()
@@ -156,21 +170,6 @@ print("HUB", s2t(speech)[0][0])
     assert lines["ENCODER"] == "MixRepConformerEncoder"
     assert lines["ZIP"] == lines["HUB"]
     assert (target / "meta.yaml").is_file() and "Speech2Text.from_pretrained" in (target / "README.md").read_text()
-
-
-def test_corrupt_checkpoint_is_set_aside(trained_recipe, tmp_path: Path) -> None:
-    from espnet_mixrep.recipes.training import check_resumable
-
-    recipe, _, _ = trained_recipe
-    exp = tmp_path / "exp"
-    shutil.copytree(recipe / "exp" / f"asr_{TAG}", exp, symlinks=True)
-    assert check_resumable(exp) is None
-    data = (exp / "checkpoint.pth").read_bytes()
-    (exp / "checkpoint.pth").write_bytes(data[: len(data) // 2])  # a save cut short
-    message = check_resumable(exp)
-    assert message and "checkpoint.pth: unreadable" in message
-    assert not (exp / "checkpoint.pth").exists() and (exp / "checkpoint.pth.corrupt").exists()
-    assert not list(exp.glob("*epoch.pth"))
 
 
 def test_missing_fsdd_folder_stops_stage_1(fsdd_dir: Path, tmp_path: Path) -> None:

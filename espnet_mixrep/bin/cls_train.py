@@ -2,19 +2,29 @@
 
 Same options as ``python -m espnet2.bin.cls_train`` (collect-stats included),
 plus ``--encoder envnet_v2`` and ``--model speechmix`` (CLSTask patched to
-honour ``--model``, see espnet_mixrep/speechmix/task.py).
+honour ``--model``, see espnet_mixrep/speechmix/task.py); training runs behind
+the guard of :mod:`espnet_mixrep.recipes.training`.
 """
 
 from typing import List, Optional
 
 from espnet_mixrep.registration import register_all
 
+register_all()  # at import: DDP workers spawned by ESPnet re-import this module
+
+from espnet2.tasks.cls import CLSTask  # noqa: E402
+
+from espnet_mixrep.recipes.training import ResumeSafeTrainer, run_training  # noqa: E402
+
+
+class GuardedCLSTask(CLSTask):
+    """CLSTask with the resume-safe trainer (a module-level class: spawned workers unpickle it)."""
+
+    trainer = ResumeSafeTrainer
+
 
 def main(cmd: Optional[List[str]] = None) -> None:
-    register_all()
-    from espnet2.tasks.cls import CLSTask
-
-    CLSTask.main(cmd=cmd)
+    run_training(GuardedCLSTask, cmd)
 
 
 if __name__ == "__main__":

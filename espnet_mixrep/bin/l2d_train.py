@@ -1,8 +1,10 @@
 """Learn2Diss pretraining with ESPnet's trainer.
 
 Same options as any ESPnet ``*_train`` entry point (``--config``,
-``--collect_stats``, ``--init_param``...) plus ``--extractor``/``--extractor_conf``
-and ``--model_conf`` (stage, loss weights, encoder sizes). Example::
+``--collect_stats``, ``--init_param``, ``--resume``...) plus
+``--extractor``/``--extractor_conf`` and ``--model_conf`` (stage, loss weights,
+encoder sizes); training runs behind the guard of
+:mod:`espnet_mixrep.recipes.training`. Example::
 
     python -m espnet_mixrep.bin.l2d_train --config conf/train_stage1.yaml \\
         --train_data_path_and_name_and_type dump/train/wav.scp,speech,sound \\
@@ -13,12 +15,20 @@ from typing import List, Optional
 
 from espnet_mixrep.registration import register_all
 
+register_all()  # at import: DDP workers spawned by ESPnet re-import this module
+
+from espnet_mixrep.learn2diss.task import Learn2DissTask  # noqa: E402
+from espnet_mixrep.recipes.training import ResumeSafeTrainer, run_training  # noqa: E402
+
+
+class GuardedLearn2DissTask(Learn2DissTask):
+    """Learn2DissTask with the resume-safe trainer (a module-level class: spawned workers unpickle it)."""
+
+    trainer = ResumeSafeTrainer
+
 
 def main(cmd: Optional[List[str]] = None) -> None:
-    register_all()
-    from espnet_mixrep.learn2diss.task import Learn2DissTask
-
-    Learn2DissTask.main(cmd=cmd)
+    run_training(GuardedLearn2DissTask, cmd)
 
 
 if __name__ == "__main__":

@@ -112,14 +112,6 @@ def _results(args: argparse.Namespace) -> None:
         print(format_wer_table(wer_table(args.exp_root)))
 
 
-def _check_checkpoint(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.training import check_resumable
-
-    message = check_resumable(args.exp_dir)
-    if message:
-        print(message, file=sys.stderr)
-
-
 def _lm_text(args: argparse.Namespace) -> None:
     from espnet_mixrep.recipes.lm_text import make_lm_text
 
@@ -232,10 +224,6 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--results_md", default="", help="also write this summary of every experiment")
     p.add_argument("--exp_root", default="exp")
     p.set_defaults(func=_results)
-
-    p = sub.add_parser("check_checkpoint", help="stage 11: set aside a checkpoint an interrupted save left unreadable")
-    p.add_argument("exp_dir")
-    p.set_defaults(func=_check_checkpoint)
 
     p = sub.add_parser("upload_hf", help="stage 15: publish a packed model")
     p.add_argument("--packed", required=True)

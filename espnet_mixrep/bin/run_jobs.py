@@ -19,6 +19,7 @@ import datetime
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -146,8 +147,25 @@ def run_slurm(opts: argparse.Namespace, job_range, log: str, command: List[str])
     script_path = q_dir / f"{name}.sh"
     script_path.write_text(script)
     out = str(q_dir / f"{name}.%A_%a.out") if job_range else str(q_dir / f"{name}.%j.out")
-    proc = subprocess.run(["sbatch", *sbatch, f"--output={out}", str(script_path)])
-    if proc.returncode != 0:
+    # sbatch --wait --parsable prints the job id at submission, then waits for the
+    # job. Killing sbatch does not stop the job: an interrupt cancels it.
+    job_id = ""
+    proc: Optional[subprocess.Popen] = None
+
+    def cancel(signum: int, frame: object) -> None:
+        if job_id:
+            subprocess.call(["scancel", job_id])
+            print(f"slurm.pl: interrupted, cancelled job {job_id}", file=sys.stderr)
+        if proc is not None:
+            proc.terminate()
+        sys.exit(128 + signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, cancel)
+    proc = subprocess.Popen(["sbatch", *sbatch, f"--output={out}", str(script_path)], stdout=subprocess.PIPE, text=True)
+    job_id = proc.stdout.readline().strip().split(";")[0]
+    proc.stdout.read()
+    if proc.wait() != 0:
         print(f"slurm.pl: submission or job failed (sbatch exit {proc.returncode}); logs: {log}, {q_dir}", file=sys.stderr)
         return 1
     return 0

@@ -84,6 +84,7 @@ asr_config=""
 asr_args=""             # extra options for training
 pretrained_model=""     # --init_param for training
 ignore_init_mismatch=false
+retrain=false           # true: stages 7 and 11 start their experiment again from epoch 1 (old state -> superseded_<n>/)
 feats_normalize=global_mvn
 asr_speech_fold_length=800
 asr_text_fold_length=150
@@ -134,6 +135,7 @@ Options (with their defaults):
   --lm_fold_length ${lm_fold_length} --inference_lm ${inference_lm}
   --asr_config <yaml> --asr_args "<extra training options>" --asr_tag <name>
   --pretrained_model <file> --ignore_init_mismatch ${ignore_init_mismatch}
+  --retrain ${retrain}     true: retrain an existing experiment from epoch 1 (e.g. after a config change)
   --feats_normalize ${feats_normalize}
   --inference_config <yaml> --inference_args "<extra decoding options>"
   --inference_asr_model ${inference_asr_model} --inference_tag <name> --batch_size ${batch_size}
@@ -148,8 +150,11 @@ run_args=$(printf '%q ' "$0" "$@")
 
 . ./path.sh
 . ./cmd.sh
+. ./utils/driver_helpers.sh
 
 fail() { log "ERROR: $*"; exit 1; }
+
+check_stage_range "${stage}" "${stop_stage}" 1 15 10000
 
 [ $# -eq 0 ] || fail "unexpected positional arguments: $*"
 [ -n "${train_set}" ] || fail "--train_set is required"
@@ -216,25 +221,26 @@ fi
 
 if "${skip_data_prep}"; then [ "${stage}" -lt 6 ] && stage=6; fi
 
-# Run a command in the background and, while it runs, log what the probe
-# command prints (e.g. the last finished epoch) whenever that changes.
+# Run a command as its own process group (Ctrl-C stops all of it, see
+# utils/driver_helpers.sh) and, while it runs, log what the probe command
+# prints (e.g. the last finished epoch) whenever that changes.
 run_with_progress() {
     local probe=$1; shift
-    "$@" &
-    local pid=$! last="" now
-    trap 'kill ${pid} 2>/dev/null; exit 130' INT TERM
+    start_group "$@"
+    local pid=${last_group_pid} last="" now ticks=0
     while kill -0 "${pid}" 2>/dev/null; do
-        sleep 3
+        sleep 1
+        (( ++ticks % 3 == 0 )) || continue
         now=$(eval "${probe}" 2>/dev/null || true)
         if [ -n "${now}" ] && [ "${now}" != "${last}" ]; then log "  ${now}"; last=${now}; fi
     done
-    trap - INT TERM
-    wait "${pid}"
+    wait_group "${pid}"
 }
 
 # Train with espnet2.bin.launch (GPUs, nodes, --dist_host) into $1 with the entry point $2
-# and its options (the rest, last so that e.g. --asr_args can override). --resume true:
-# a rerun continues from $1/checkpoint.pth.
+# (one of ours: it locks $1, checks its checkpoints and its config, see
+# espnet_mixrep/recipes/training.py) and its options (the rest, last so that e.g.
+# --asr_args can override). --resume true: a rerun continues from $1/checkpoint.pth.
 launch_training() {
     local exp_dir=$1 entry_point=$2; shift 2
     local launch_opts=""
@@ -242,14 +248,13 @@ launch_training() {
     [ -n "${dist_master_port}" ] && launch_opts+="--master_port ${dist_master_port} "
     mkdir -p "${exp_dir}"
     printf '%s\n' "${run_args}" > "${exp_dir}/run.sh"
-    ${python} -m espnet_mixrep.bin.recipe check_checkpoint "${exp_dir}"
     # shellcheck disable=SC2086
     run_with_progress "grep -a 'epoch results' '${exp_dir}/train.log' | tail -n 1 | sed -e 's/^.*INFO: //' | cut -c 1-200" \
         ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${exp_dir##*/}" --log "${exp_dir}/train.log" \
             --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${exp_dir}/.dist_init_" \
             --multiprocessing_distributed true ${launch_opts} -- \
-            ${python} -m "${entry_point}" --resume true --output_dir "${exp_dir}" "$@" \
-        || fail "training failed; see ${exp_dir}/train.log"
+            ${python} -m "${entry_point}" --resume true --retrain "${retrain}" --output_dir "${exp_dir}" "$@" \
+        || fail "training failed; see ${exp_dir}/train.log$(grep -a '^ERROR: ' "${exp_dir}/train.log" 2>/dev/null | tail -n 2 | sed -e 's/^/\n  /')"
 }
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
@@ -363,7 +368,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && "${use_lm}" && ! "${skip_tra
     [ -f "${lm_stats_dir}/train/text_shape.${token_type}" ] || fail "${lm_stats_dir}/train/text_shape.${token_type} not found (run stage 6)"
     log "Stage 7: LM training -> ${lm_exp} (ngpu=${ngpu}, num_nodes=${num_nodes}); log: ${lm_exp}/train.log"
     # shellcheck disable=SC2086
-    launch_training "${lm_exp}" espnet2.bin.lm_train ${lm_common_opts} \
+    launch_training "${lm_exp}" espnet_mixrep.bin.lm_train ${lm_common_opts} \
         --train_data_path_and_name_and_type "${lm_data}/train.txt,text,text" \
         --valid_data_path_and_name_and_type "${lm_data}/dev.txt,text,text" \
         --train_shape_file "${lm_stats_dir}/train/text_shape.${token_type}" \

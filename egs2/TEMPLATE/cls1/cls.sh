@@ -22,6 +22,7 @@ cls_config=""; cls_args=""; cls_tag=""
 inference_model=valid.acc.best.pth
 inference_args=""
 espnet_stats=false      # true: stage 5 runs ESPnet's collect-stats (needed for global_mvn)
+retrain=false           # true: stage 6 starts an existing experiment again from epoch 1 (old state -> superseded_<n>/)
 eval_valid=true         # stages 7-8 also decode and score the validation set
 
 help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets '<sets>' --cls_config <yaml> [options]
@@ -38,6 +39,7 @@ Options (--name value):
   --inference_args       extra options for cls_inference
   --espnet_stats         stage 5 via ESPnet's collect-stats instead of shape files from clip lengths (${espnet_stats})
   --eval_valid           decode and score the validation set too (${eval_valid})
+  --retrain              retrain an existing experiment from epoch 1, e.g. after a config change (${retrain})
   --dumpdir/--expdir     (${dumpdir}/${expdir})"
 
 while [ $# -gt 0 ]; do
@@ -56,6 +58,9 @@ done
 
 . ./path.sh
 . ./cmd.sh
+. ./utils/driver_helpers.sh  # stage checks; Ctrl-C stops training and inference
+
+check_stage_range "${stage}" "${stop_stage}" 1 8 100
 
 for var in train_set valid_set cls_config; do
     if [ -z "${!var}" ]; then echo "ERROR: --${var} is required" >&2; echo "${help_message}" >&2; exit 1; fi
@@ -121,10 +126,10 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     log "Stage 6: training -> ${cls_exp} (log: ${cls_exp}/train.log)"
     mkdir -p "${cls_exp}"
     # shellcheck disable=SC2046,SC2086
-    ${cuda_cmd} "${cls_exp}/train.log" ${python} -m espnet_mixrep.bin.cls_train \
+    run_in_group ${cuda_cmd} "${cls_exp}/train.log" ${python} -m espnet_mixrep.bin.cls_train \
         --config "${cls_config}" $(_data_opts) --ngpu "${ngpu}" \
         --train_shape_file "${cls_stats_dir}/train/speech_shape" --valid_shape_file "${cls_stats_dir}/valid/speech_shape" \
-        --resume true --output_dir "${cls_exp}" ${cls_args}
+        --resume true --retrain "${retrain}" --output_dir "${cls_exp}" ${cls_args}
 fi
 
 eval_sets="${test_sets}"
@@ -137,7 +142,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         _dir="${cls_exp}/cls_${dset}"
         rm -rf "${_dir}/output.tmp"
         # shellcheck disable=SC2086
-        ${decode_cmd} "${_dir}/logdir/cls_inference.log" ${python} -m espnet_mixrep.bin.cls_inference \
+        run_in_group ${decode_cmd} "${_dir}/logdir/cls_inference.log" ${python} -m espnet_mixrep.bin.cls_inference \
             --ngpu "${_ngpu}" --data_path_and_name_and_type "${data_feats}/${dset}/wav.scp,speech,sound" \
             --classification_train_config "${cls_exp}/config.yaml" \
             --classification_model_file "${cls_exp}/${inference_model}" \

@@ -26,6 +26,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 . ./path.sh
+. ./utils/driver_helpers.sh
+check_stage_range "${stage}" "${stop_stage}" 1 8 100
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     local/data.sh --subset "${subset}" ${esc50_dir:+--esc50_dir "${esc50_dir}"}

@@ -5,12 +5,15 @@
 # model that uses a trained checkpoint as its `learn2diss` frontend.
 #
 #   ./run.sh [--stage N] [--stop_stage N] [--fsdd_dir DIR] [--mi_weights "0.001 0.1"] ...
+#   ./run.sh --stage 4               # resume the trainings after an interruption
 #
 # Stages: 1 data, 2 k-means labels, 3 collect stats (shape files), 4 stage-1
 # training, 5 joint training (one run per mi_weight; 0 = no MI term),
 # 6 embeddings (l2d_extract), 7 probe table, 8-10 ASR with the learn2diss
-# frontend through the stock espnet2.bin.asr_train / asr_inference
-# (collect stats, train, decode + WER).
+# frontend (stock espnet2.bin.asr_train collect stats, our guarded
+# espnet_mixrep.bin.asr_train, stock asr_inference; decode + WER).
+# Trainings (4, 5, 9) resume from their checkpoints; --retrain true starts them
+# again from epoch 1 (e.g. after a config change; the old state moves to superseded_<n>/).
 set -euo pipefail
 
 stage=1
@@ -25,6 +28,7 @@ mi_weights="0 0.001 0.1"     # 0 is the matched run without the MI term
 asr_config=conf/train_asr_learn2diss.yaml
 asr_l2d_run=mi0.1            # which Learn2Diss run feeds the ASR frontend
 inference_config=conf/decode_asr.yaml
+retrain=false
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -40,6 +44,8 @@ done
 
 . ./path.sh
 . ./cmd.sh
+. ./utils/driver_helpers.sh  # stage checks; Ctrl-C stops the running step
+check_stage_range "${stage}" "${stop_stage}" 1 10
 
 log() { echo "$(date -u '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[0]##*/}:${BASH_LINENO[0]}) $*"; }
 
@@ -47,11 +53,12 @@ data_opts() {  # $1 = train|valid prefix, $2 = set name, $3 = with k-means label
     echo "--$1_data_path_and_name_and_type data/$2/wav.scp,speech,sound"
     if [ "$3" = true ]; then echo "--$1_data_path_and_name_and_type dump/$2/kmeans,kmeans,text_int"; fi
 }
-run_logged() {  # $1 = log file; the rest is the command. Like asr.sh: the full log goes to a file.
+run_logged() {  # $1 = log file (appended to); the rest is the command. Like asr.sh: the full log goes to a file.
     local logfile=$1; shift
     mkdir -p "$(dirname "${logfile}")"
     log "  log: ${logfile}"
-    if ! "$@" > "${logfile}" 2>&1; then
+    echo "# $(date -u '+%Y-%m-%dT%H:%M:%S') $*" >> "${logfile}"
+    if ! run_in_group "$@" >> "${logfile}" 2>&1; then
         tail -n 30 "${logfile}" >&2
         log "failed: $*"
         exit 1
@@ -60,6 +67,7 @@ run_logged() {  # $1 = log file; the rest is the command. Like asr.sh: the full 
 
 l2d_data="$(data_opts train train true) $(data_opts valid valid true)"
 l2d_shapes="--train_shape_file exp/l2d_stats/train/speech_shape --valid_shape_file exp/l2d_stats/valid/speech_shape --fold_length 8000"
+resume_opts="--resume true --retrain ${retrain}"
 
 runs="stage1"
 for w in ${mi_weights}; do runs="${runs} mi${w}"; done
@@ -86,7 +94,7 @@ fi
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     log "Stage 4: stage-1 training (encoders alone, ${stage1_epochs} epochs) -> exp/l2d_stage1"
     run_logged exp/l2d_stage1/train.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --max_epoch "${stage1_epochs}" \
-        --output_dir exp/l2d_stage1 ${l2d_data} ${l2d_shapes}
+        --output_dir exp/l2d_stage1 ${l2d_data} ${l2d_shapes} ${resume_opts}
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
@@ -94,7 +102,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
         log "Stage 5: joint training from stage 1, mi_weight=${w} (${joint_epochs} epochs) -> exp/l2d_mi${w}"
         run_logged "exp/l2d_mi${w}/train.log" python -m espnet_mixrep.bin.l2d_train --config "${joint_config}" --max_epoch "${joint_epochs}" \
             --model_conf mi_weight="${w}" --init_param exp/l2d_stage1/valid.loss.best.pth \
-            --output_dir "exp/l2d_mi${w}" ${l2d_data} ${l2d_shapes}
+            --output_dir "exp/l2d_mi${w}" ${l2d_data} ${l2d_shapes} ${resume_opts}
     done
 fi
 
@@ -134,8 +142,8 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
 fi
 
 if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
-    log "Stage 9: ASR training (stock espnet2.bin.asr_train) -> ${asr_exp}"
-    run_logged "${asr_exp}/train.log" python -m espnet2.bin.asr_train --config "${asr_config}" \
+    log "Stage 9: ASR training -> ${asr_exp}"
+    run_logged "${asr_exp}/train.log" python -m espnet_mixrep.bin.asr_train --config "${asr_config}" ${resume_opts} \
         --frontend_conf l2d_config="exp/l2d_${asr_l2d_run}/config.yaml" \
         --frontend_conf l2d_model="exp/l2d_${asr_l2d_run}/valid.loss.best.pth" \
         --token_type char --token_list dump/token_list/char/tokens.txt --output_dir "${asr_exp}" \

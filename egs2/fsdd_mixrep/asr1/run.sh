@@ -41,6 +41,8 @@ while [ $# -gt 0 ]; do
         *) echo "$0: unexpected argument '$1'" >&2; exit 1 ;;
     esac
 done
+. ./utils/driver_helpers.sh  # stage checks; Ctrl-C stops the parallel trainings too
+check_stage_range "${stage}" "${stop_stage}" 1 15
 
 # Word tokens (ten digit words); per-utterance mean and variance normalisation,
 # which carries over to an unseen speaker better than global statistics of three.
@@ -74,14 +76,15 @@ if r=$(range 11 11); then
         tag=$(tag_of "${cfg}")
         # shellcheck disable=SC2086
         if "${train_parallel}" && [ "${#configs[@]}" -gt 1 ]; then
-            ( ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}" 2>&1 | sed -u -e "s/^/[${tag}] /" ) &
-            pids+=($!)
+            start_group ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}" \
+                > >(prefix_lines "[${tag}] ") 2>&1
+            pids+=("${last_group_pid}")
         else
             ./asr.sh "${common[@]}" ${r} --asr_config "${cfg}" --asr_tag "${tag}" "${asr_opts[@]}"
         fi
     done
     failed=0
-    for pid in "${pids[@]}"; do wait "${pid}" || failed=1; done
+    for pid in "${pids[@]}"; do wait_group "${pid}" || failed=1; done
     [ "${failed}" -eq 0 ] || { echo "$0: training failed (see ${expdir}/asr_*/train.log)" >&2; exit 1; }
 fi
 
