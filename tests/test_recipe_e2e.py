@@ -106,7 +106,7 @@ def test_stages_1_to_13_resume_after_interruption(trained_recipe) -> None:
         read_kaldi_map(recipe / "dump" / "raw" / "test" / "text")
     )
     assert "Sum/Avg" in (decode / "score_wer" / "result.txt").read_text()
-    results = (recipe / "RESULTS.md").read_text()
+    results = (recipe / "exp" / "RESULTS.md").read_text()
     assert f"|asr_{TAG}|decode_tiny_asr_model_valid.acc.ave|test|6|" in results
     assert "Stage 12" in logs["resume"].stdout and "decoded" in logs["resume"].stdout
 
