@@ -171,7 +171,10 @@ data_feats=${dumpdir}/raw
 orig_train_set=${train_set}
 [ -n "${speed_perturb_factors}" ] && train_set="${train_set}_sp"
 
-token_listdir=data/${lang}_token_list
+# As ESPnet: the language appears in names unless it is "noinfo".
+lang_suffix=""
+[ "${lang}" != noinfo ] && lang_suffix="_${lang}"
+if [ "${lang}" != noinfo ]; then token_listdir=data/${lang}_token_list; else token_listdir=data/token_list; fi
 if [ "${token_type}" = bpe ]; then
     token_dir=${token_listdir}/bpe_${bpemode}${nbpe}
     bpemodel=${token_dir}/bpe.model
@@ -187,25 +190,25 @@ token_list=${token_dir}/tokens.txt
 
 if [ -z "${asr_tag}" ]; then
     if [ -n "${asr_config}" ]; then asr_tag="$(basename "${asr_config}" .yaml)_${feats_type}"; else asr_tag="train_${feats_type}"; fi
-    asr_tag+="_${lang}_${token_type}"
+    asr_tag+="${lang_suffix}_${token_type}"
     [ "${token_type}" = bpe ] && asr_tag+="${nbpe}"
     [ -n "${asr_args}" ] && asr_tag+="$(echo "${asr_args}" | sed -e "s/--/\_/g" -e "s/[ |=/]//g")"
     [ -n "${speed_perturb_factors}" ] && asr_tag+="_sp"
 fi
 if [ -z "${asr_stats_dir}" ]; then
-    asr_stats_dir="${expdir}/asr_stats_${feats_type}_${lang}_${token_type}"
+    asr_stats_dir="${expdir}/asr_stats_${feats_type}${lang_suffix}_${token_type}"
     [ "${token_type}" = bpe ] && asr_stats_dir+="${nbpe}"
     [ -n "${speed_perturb_factors}" ] && asr_stats_dir+="_sp"
 fi
 [ -n "${asr_exp}" ] || asr_exp="${expdir}/asr_${asr_tag}"
 if [ -z "${lm_tag}" ]; then
     if [ -n "${lm_config}" ]; then lm_tag="$(basename "${lm_config}" .yaml)"; else lm_tag=train; fi
-    lm_tag+="_${lang}_${token_type}"
+    lm_tag+="${lang_suffix}_${token_type}"
     [ "${token_type}" = bpe ] && lm_tag+="${nbpe}"
     [ -n "${lm_args}" ] && lm_tag+="$(echo "${lm_args}" | sed -e "s/--/\_/g" -e "s/[ |=/]//g")"
 fi
 if [ -z "${lm_stats_dir}" ]; then
-    lm_stats_dir="${expdir}/lm_stats_${lang}_${token_type}"
+    lm_stats_dir="${expdir}/lm_stats${lang_suffix}_${token_type}"
     [ "${token_type}" = bpe ] && lm_stats_dir+="${nbpe}"
 fi
 [ -n "${lm_exp}" ] || lm_exp="${expdir}/lm_${lm_tag}"
