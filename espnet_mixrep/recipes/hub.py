@@ -107,6 +107,7 @@ def check_hub_access(target: str, token: Optional[str] = None) -> None:
 
 def plugin_classes(config: Dict) -> List[str]:
     """Our registered choice names that ``config`` (a training config.yaml) uses."""
+    # + SpeechMixCLSTask's own --model choice (see espnet_mixrep/speechmix/task.py)
     ours = {name for rows in REGISTRY.values() for _, name, _ in rows} | {"speechmix"}
     return sorted({value for value in config.values() if isinstance(value, str) and value in ours})
 
