@@ -1,6 +1,7 @@
 """espnet-mixrep: an ESPnet plugin for low-resource speech (MixRep, SpeechMix,
 Learn2Diss, layer-wise analysis) with Kaldi-style recipes."""
 
+import ast
 import os
 
 from setuptools import find_packages, setup
@@ -52,6 +53,17 @@ class _StrategyWithHook:
 with open(os.path.join(HERE, "README.md"), encoding="utf-8") as readme:
     long_description = readme.read()
 
+
+def supported_espnet() -> str:
+    """SUPPORTED_ESPNET of espnet_mixrep/registration.py, read without importing the package."""
+    with open(os.path.join(HERE, "espnet_mixrep", "registration.py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["SUPPORTED_ESPNET"]:
+            return ast.literal_eval(node.value)
+    raise RuntimeError("espnet_mixrep/registration.py: SUPPORTED_ESPNET not found")
+
+
 setup(
     name="espnet-mixrep",
     version="0.1.0",
@@ -63,7 +75,8 @@ setup(
     packages=find_packages(include=["espnet_mixrep", "espnet_mixrep.*"]),
     include_package_data=True,
     install_requires=[
-        "espnet==202511",
+        # The tested range (espnet_mixrep/registration.py); constraints.txt pins the exact versions.
+        "espnet" + supported_espnet(),
         "torch>=2.1",
         "torchaudio>=2.1",
         "sentencepiece",

@@ -14,8 +14,8 @@ import sys
 from types import ModuleType
 from typing import Optional, Sequence
 
-# Kept in sync with registration.REGISTRY / TASK_PATCHES by a unit test; not
-# imported from there so that start-up stays import-free.
+# Kept in sync with registration.REGISTRY by a unit test; not imported from
+# there so that start-up stays import-free.
 WATCHED_MODULES = frozenset({"espnet2.tasks.asr", "espnet2.tasks.cls"})
 
 

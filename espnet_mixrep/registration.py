@@ -6,8 +6,12 @@ objects at import time and freezes their names into argparse choices when
 ``ClassChoices.classes`` dicts right after the task module is imported, in
 every process (see :mod:`espnet_mixrep._import_hook`, loaded from a ``.pth``
 file at interpreter start-up, and the wrappers in :mod:`espnet_mixrep.bin`).
+``--model speechmix`` is no entry here: stock ``CLSTask`` ignores ``--model``,
+so it lives in a task subclass (:mod:`espnet_mixrep.speechmix.task`).
 
-A change of ESPnet version that renames a registry touches only this table.
+A change of ESPnet version touches only this file: the supported range (which
+setup.py reads), the registries, and the private ESPnet names our classes
+rely on, checked when a task module registers.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import importlib
 import sys
 from types import ModuleType
 from typing import Dict, List, Tuple
+
+# The ESPnet releases the project is tested with (lowest and newest); setup.py's install_requires.
+SUPPORTED_ESPNET = ">=202506,<=202511"
 
 # task module -> [(ClassChoices attribute, choice name, "module:Class")]
 REGISTRY: Dict[str, List[Tuple[str, str, str]]] = {
@@ -28,16 +35,29 @@ REGISTRY: Dict[str, List[Tuple[str, str, str]]] = {
     ],
     "espnet2.tasks.cls": [
         ("encoder_choices", "envnet_v2", "espnet_mixrep.speechmix.envnet_v2:EnvNetV2Encoder"),
-        ("model_choices", "speechmix", "espnet_mixrep.speechmix.model:SpeechMixClassificationModel"),
     ],
 }
 
-# Task modules whose own import replaces an attribute we must patch after
-# registration, e.g. a task class whose build_model ignores --model:
-# task module -> "module:function" called with the task module.
-TASK_PATCHES: Dict[str, List[str]] = {
-    "espnet2.tasks.cls": ["espnet_mixrep.speechmix.task:patch_cls_task"],
+# Names outside ESPnet's entry points that our subclasses use (all imported by
+# the task module itself), per task module: "module:dotted.attribute".
+PRIVATE_API: Dict[str, List[str]] = {
+    "espnet2.tasks.asr": [
+        "espnet2.asr.espnet_model:ESPnetASRModel._extract_feats",
+        "espnet2.asr.espnet_model:ESPnetASRModel.encode",
+        "espnet2.asr.encoder.conformer_encoder:ConformerEncoder.forward",
+        "espnet2.asr.encoder.transformer_encoder:TransformerEncoder.forward",
+        "espnet2.asr.encoder.e_branchformer_encoder:EBranchformerEncoder.forward",
+    ],
+    "espnet2.tasks.cls": [
+        "espnet2.tasks.cls:CLSTask.class_choices_list",
+        "espnet2.tasks.cls:CLSTask.build_model",
+        "espnet2.cls.espnet_model:ESPnetClassificationModel.encode",
+    ],
 }
+
+
+class ESPnetVersionError(RuntimeError):
+    """The installed ESPnet lacks a private name espnet-mixrep relies on."""
 
 
 def _load(path: str) -> object:
@@ -45,14 +65,40 @@ def _load(path: str) -> object:
     return getattr(importlib.import_module(module_name), attr)
 
 
+def _version_error(missing: str) -> ESPnetVersionError:
+    try:
+        from importlib.metadata import version
+
+        installed = version("espnet")
+    except Exception:  # not installed as a distribution (e.g. a bare source tree)
+        installed = "unknown"
+    return ESPnetVersionError(
+        f"espnet-mixrep supports espnet{SUPPORTED_ESPNET}, but the installed espnet is {installed} and lacks "
+        f"{missing}, which espnet-mixrep uses: install a supported ESPnet (pip install 'espnet{SUPPORTED_ESPNET}')"
+    )
+
+
+def check_private_api(module: ModuleType) -> None:
+    """Raise ESPnetVersionError naming the first private name the task module's ESPnet lacks."""
+    for attr in sorted({attr for attr, _, _ in REGISTRY.get(module.__name__, [])}):
+        if not isinstance(getattr(getattr(module, attr, None), "classes", None), dict):
+            raise _version_error(f"{module.__name__}.{attr}.classes (a dict of ClassChoices)")
+    for path in PRIVATE_API.get(module.__name__, []):
+        module_name, _, dotted = path.partition(":")
+        target: object = sys.modules.get(module_name) or importlib.import_module(module_name)
+        for part in dotted.split("."):
+            target = getattr(target, part, None)
+            if target is None:
+                raise _version_error(f"{module_name}.{dotted}")
+
+
 def register_task_module(module: ModuleType) -> None:
     """Add our choices to an already imported ESPnet task module (idempotent)."""
+    check_private_api(module)
     for attr, name, class_path in REGISTRY.get(module.__name__, []):
         choices = getattr(module, attr)
         if name not in choices.classes:
             choices.classes[name] = _load(class_path)
-    for patch_path in TASK_PATCHES.get(module.__name__, []):
-        _load(patch_path)(module)
 
 
 def register_all() -> None:

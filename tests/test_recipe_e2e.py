@@ -120,7 +120,7 @@ def test_stages_1_to_13_resume_after_interruption(trained_recipe) -> None:
         read_kaldi_map(recipe / "dump" / "raw" / "test" / "text")
     )
     assert "Sum/Avg" in (decode / "score_wer" / "result.txt").read_text()
-    results = (recipe / "RESULTS.md").read_text()
+    results = (recipe / "exp" / "RESULTS.md").read_text()
     assert f"|asr_{TAG}|decode_tiny_asr_model_valid.acc.ave|test|6|" in results
     assert "Stage 12" in logs["resume"].stdout and "decoded" in logs["resume"].stdout
 
@@ -170,6 +170,86 @@ print("HUB", s2t(speech)[0][0])
     assert lines["ENCODER"] == "MixRepConformerEncoder"
     assert lines["ZIP"] == lines["HUB"]
     assert (target / "meta.yaml").is_file() and "Speech2Text.from_pretrained" in (target / "README.md").read_text()
+
+
+def _packed_model(recipe: Path, env: Dict[str, str]) -> Path:
+    packed = recipe / "exp" / f"asr_{TAG}" / f"asr_{TAG}_valid.acc.ave.zip"
+    if not packed.is_file():
+        asr(recipe, env, "--stage", "14", "--stop_stage", "14")
+    return packed
+
+
+def test_hub_upload_without_a_token_stops_before_any_stage(trained_recipe, tmp_path: Path) -> None:
+    recipe, env, _ = trained_recipe
+    packed = _packed_model(recipe, env)
+    before = hashlib.sha256(packed.read_bytes()).hexdigest(), packed.stat().st_mtime_ns
+    no_login = {k: v for k, v in env.items() if not k.startswith("HF_")}
+    no_login["HF_HOME"] = str(tmp_path / "hf_home")
+    out = asr(recipe, no_login, "--stage", "14", "--stop_stage", "15", "--skip_upload_hf", "false",
+              "--hf_repo", "me/fsdd_tiny", check=False)  # fmt: skip
+    assert out.returncode != 0
+    assert "ERROR: me/fsdd_tiny: no Hugging Face token found; log in with `huggingface-cli login`" in out.stderr
+    assert "Stage 14" not in out.stdout  # refused before the first stage ran
+    assert (hashlib.sha256(packed.read_bytes()).hexdigest(), packed.stat().st_mtime_ns) == before
+
+
+DECODE = """
+import json, sys, soundfile
+from espnet2.bin.asr_inference import Speech2Text
+speech, rate = soundfile.read(sys.argv[2])
+s2t = Speech2Text.from_pretrained(sys.argv[1], beam_size=4, ctc_weight=0.3, nbest=1)
+text, _, _, hyp = s2t(speech)[0]
+print("RESULT", json.dumps({"encoder": type(s2t.asr_model.encoder).__name__, "model": type(s2t.asr_model).__name__,
+                            "text": text, "score": float(hyp.score)}))
+"""
+
+
+def test_exported_model_decodes_the_same_in_espnet_without_the_plugin(
+    trained_recipe, fsdd_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import json
+    import sysconfig
+
+    import yaml
+
+    from espnet_mixrep.bin.export_plain import main as export_plain
+
+    recipe, env, _ = trained_recipe
+    packed = _packed_model(recipe, env)
+    export_plain(["--packed", str(packed), "--output_dir", str(tmp_path / "plain")])
+    plain_zip = Path(capsys.readouterr().out.strip().splitlines()[-1])  # ESPnet's imports print too
+    config = yaml.safe_load((tmp_path / "plain" / "config.yaml").read_text())
+    assert config["encoder"] == "conformer" and config["model"] == "espnet"
+    assert not [k for k in config["encoder_conf"] if k.startswith("mix_")]
+    wav = fsdd_dir / "recordings" / "5_nicolas_3.wav"  # an FSDD recording of the unseen test speaker
+
+    def decode(packed_zip: Path, *python_flags: str, prelude: str = "") -> dict:
+        clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+        out = subprocess.run([sys.executable, *python_flags, "-c", prelude + DECODE, str(packed_zip), str(wav)],
+                             cwd=tmp_path, env=clean, capture_output=True, text=True)  # fmt: skip
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))[7:])
+
+    # The MixRep model, in an interpreter where the start-up hook registers our classes.
+    mixrep = decode(packed)
+    assert (mixrep["encoder"], mixrep["model"]) == ("MixRepConformerEncoder", "MixRepASRModel")
+    # Stock ESPnet: "python -S" skips site-packages' .pth files, so neither the hook
+    # nor the editable install of espnet-mixrep is there; the venv's packages are added by hand.
+    site_packages = sysconfig.get_paths()["purelib"]
+    without_plugin = f"""
+import importlib.util, sys
+sys.path.append({site_packages!r})
+assert importlib.util.find_spec("espnet_mixrep") is None, "espnet-mixrep is importable"
+from espnet2.bin.asr_inference import Speech2Text
+try:
+    Speech2Text.from_pretrained({str(packed)!r})
+    raise AssertionError("stock ESPnet loaded the MixRep model")
+except (SystemExit, ValueError, KeyError) as exc:
+    print("REFUSED", exc)
+"""
+    plain = decode(plain_zip, "-S", prelude=without_plugin)
+    assert (plain["encoder"], plain["model"]) == ("ConformerEncoder", "ESPnetASRModel")
+    assert plain["text"] == mixrep["text"] and plain["score"] == pytest.approx(mixrep["score"], abs=1e-4)
 
 
 def test_missing_fsdd_folder_stops_stage_1(fsdd_dir: Path, tmp_path: Path) -> None:

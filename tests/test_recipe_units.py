@@ -249,6 +249,52 @@ def test_scoring_counts_and_reports(tmp_path: Path) -> None:
     assert "|asr_x|decode_ctc|test|3|66.67|" in md and "|decode_ctc/test|3|6|50.0|16.7|33.3|16.7|66.7|100.0|" in md
 
 
+@pytest.mark.parametrize("cleaner", [None, "tacotron"])
+def test_scoring_tokenizes_as_espnet_stage_13(tmp_path: Path, cleaner) -> None:
+    """ref.trn / hyp.trn hold what espnet2.bin.tokenize_text gives with ESPnet's stage-13 options:
+    non-linguistic symbols removed for WER and CER, the cleaner on references only."""
+    from espnet2.bin.tokenize_text import tokenize
+
+    nlsyms = tmp_path / "nlsyms.txt"
+    nlsyms.write_text("<NOISE>\n[laughter]\n")
+    ref, dec = tmp_path / "ref", tmp_path / "decode"
+    ref.write_text("s-1 ONE <NOISE> TWO\ns-2 [laughter]  THREE  FOUR\n")
+    dec.mkdir()
+    (dec / "text").write_text("s-1 ONE TWO <NOISE>\ns-2 THREE FOUR\n")
+    scores = score_decode_dir(dec, ref, non_linguistic_symbols=nlsyms, cleaner=cleaner)
+    for metric, token_type in (("wer", "word"), ("cer", "char")):
+        for side, source, side_cleaner in (("ref", ref, cleaner), ("hyp", dec / "text", None)):
+            expected = tmp_path / f"{side}.{metric}"
+            tokenize(
+                input=str(source), output=str(expected), field="2-", delimiter=None, token_type=token_type,
+                space_symbol="<space>", non_linguistic_symbols=str(nlsyms), bpemodel=None, log_level="ERROR",
+                write_vocabulary=False, vocabulary_size=0, remove_non_linguistic_symbols=True, cutoff=0,
+                add_symbol=[], cleaner=side_cleaner, g2p=None, add_nonsplit_symbol=[],
+            )  # fmt: skip
+            ours = [line.split("\t")[0] for line in (dec / f"score_{metric}" / f"{side}.trn").read_text().splitlines()]
+            assert ours == expected.read_text().splitlines(), (metric, side)
+    refs = (dec / "score_wer" / "ref.trn").read_text()
+    if cleaner is None:
+        assert "<NOISE>" not in refs and "<NOISE>" not in (dec / "score_wer" / "hyp.trn").read_text()
+        assert scores["wer"].total.percentages()["err"] == 0.0
+    else:  # tacotron strips the brackets of the references before the symbols are matched, as in ESPnet
+        assert refs.startswith("ONE NOISE TWO\t") and "<NOISE>" not in (dec / "score_wer" / "hyp.trn").read_text()
+        assert scores["wer"].total.deletions == 2
+
+
+def test_generated_results_never_overwrite_a_git_tracked_file(tmp_path: Path) -> None:
+    from espnet_mixrep.recipes.scoring import check_not_tracked_by_git
+
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "RESULTS.md").write_text("reference numbers\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    check_not_tracked_by_git(tmp_path / "RESULTS.md")  # untracked: may be written
+    subprocess.run(["git", "add", "RESULTS.md"], cwd=tmp_path, check=True)
+    with pytest.raises(DataDirError, match="RESULTS.md: tracked by git"):
+        write_recipe_results(tmp_path / "RESULTS.md", tmp_path / "exp")
+    assert (tmp_path / "RESULTS.md").read_text() == "reference numbers\n"
+
+
 def test_scoring_refuses_missing_hypotheses(tmp_path: Path) -> None:
     (tmp_path / "ref").write_text("a ONE\nb TWO\n")
     (tmp_path / "text").write_text("a ONE\n")

@@ -1,4 +1,4 @@
-"""EnvNet-v2 shapes, the speechmix model (mixing at layers, crops, errors) and the CLSTask patch."""
+"""EnvNet-v2 shapes, the speechmix model (mixing at layers, crops, errors) and SpeechMixCLSTask."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from espnet2.tasks.cls import CLSTask  # noqa: E402
 
 from espnet_mixrep.speechmix.envnet_v2 import EnvNetV2Encoder  # noqa: E402
 from espnet_mixrep.speechmix.model import SpeechMixClassificationModel  # noqa: E402
+from espnet_mixrep.speechmix.task import SpeechMixCLSTask  # noqa: E402
 
 TOKENS = ["a", "b", "c", "<unk>"]
 TINY_ENVNET = dict(sample_rate=8000, input_length=4000, channels=[4, 24, 4, 4, 8, 8, 8, 8, 8, 8], fc_units=16, first_pool=6)
@@ -146,10 +147,10 @@ def test_mixing_with_espnet_conformer_and_transformer() -> None:
     assert torch.isfinite(loss)
 
 
-def _cls_args(tmp_path: Path, model: str, model_conf: dict) -> argparse.Namespace:
+def _cls_args(tmp_path: Path, model: str, model_conf: dict, task=SpeechMixCLSTask) -> argparse.Namespace:
     token_list = tmp_path / "tokens.txt"
     token_list.write_text("".join(f"{t}\n" for t in TOKENS))
-    parser = CLSTask.get_parser()
+    parser = task.get_parser()
     args = parser.parse_args(
         ["--token_list", str(token_list), "--input_size", "1", "--normalize", "none", "--encoder", "envnet_v2",
          "--encoder_conf", str(TINY_ENVNET), "--model", model, "--model_conf", str(model_conf)]
@@ -157,14 +158,30 @@ def _cls_args(tmp_path: Path, model: str, model_conf: dict) -> argparse.Namespac
     return args
 
 
-def test_cls_task_honours_model_choice(tmp_path: Path) -> None:
+def test_speechmix_task_builds_through_the_stock_builder(tmp_path: Path) -> None:
     conf = {"mix_mode": "plain", "mix_layers": [1, 2], "lsm_weight": 0.0, "sample_rate": 8000}
     args = _cls_args(tmp_path, "speechmix", conf)
-    model = CLSTask.build_model(args)
+    model = SpeechMixCLSTask.build_model(args)
     assert type(model) is SpeechMixClassificationModel
     assert model.mix_mode == "plain" and model.mix_layers == [1, 2] and model.vocab_size == 3
     assert args.token_list == TOKENS and args.frontend is None  # rewritten for config.yaml, as stock does
-    stock = CLSTask.build_model(_cls_args(tmp_path, "espnet", {}))
+    assert args.model_conf == conf  # config.yaml keeps the speechmix options
+    # Every part and setting of the stock model (same state_dict keys), here and in any later ESPnet.
+    stock = CLSTask.build_model(_cls_args(tmp_path, "espnet", {"lsm_weight": 0.0}, task=CLSTask))
     assert type(stock) is ESPnetClassificationModel
+    assert model.state_dict().keys() == stock.state_dict().keys()
+    assert {k for k in vars(stock) if not k.startswith("_")} <= set(vars(model))
+    assert type(SpeechMixCLSTask.build_model(_cls_args(tmp_path, "espnet", {}))) is ESPnetClassificationModel
     with pytest.raises(ValueError, match=r"layer\(s\) \[9\]"):
-        CLSTask.build_model(_cls_args(tmp_path, "speechmix", {"mix_layers": [9], "sample_rate": 8000}))
+        SpeechMixCLSTask.build_model(_cls_args(tmp_path, "speechmix", {"mix_layers": [9], "sample_rate": 8000}))
+    with pytest.raises(ValueError, match=r"\['mix_mood'\] are options of neither"):
+        SpeechMixCLSTask.build_model(_cls_args(tmp_path, "speechmix", {"mix_mood": "plain"}))
+
+
+def test_stock_cls_task_is_left_alone() -> None:
+    """No ESPnet class attribute is replaced: stock CLSTask builds with its own builder
+    and refuses --model speechmix instead of silently training a plain model."""
+    assert CLSTask.__dict__["build_model"].__func__.__module__ == "espnet2.tasks.cls"
+    assert "speechmix" not in CLSTask.get_parser().parse_known_args(["--model", "espnet"])[0].model
+    with pytest.raises(SystemExit):
+        CLSTask.get_parser().parse_args(["--model", "speechmix"])

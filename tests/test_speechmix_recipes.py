@@ -14,6 +14,7 @@ from typing import List, Optional
 import numpy as np
 import pytest
 import soundfile
+import yaml
 
 from espnet_mixrep.recipes.datadir import DataDirError
 from espnet_mixrep.recipes.esc50 import prepare_esc50
@@ -168,9 +169,13 @@ def test_fsdd_sets_keep_the_test_speaker_unseen(tmp_path: Path, fsdd_dir: Path) 
 
 @pytest.mark.e2e
 def test_fsdd_recipe_end_to_end_on_a_subset(tmp_path: Path, fsdd_dir: Path) -> None:
+    """Stages 1-10: two jobs where ESPnet's cls.sh uses nj, training through espnet2.bin.launch,
+    then the packed model uploaded to a local hub target, which classifies as the experiment did."""
     recipe = _copy_recipe("fsdd_speechmix", tmp_path / "repo")
-    proc = _run(recipe, ["--local_data_opts", f"--fsdd_dir {fsdd_dir} --takes_per_digit 2",
-                         "--cls_args", "--max_epoch 1 --batch_size 20", "--eval_valid", "false"])
+    hub = tmp_path / "hub" / "user__fsdd_speechmix"
+    proc = _run(recipe, ["--local_data_opts", f"--fsdd_dir {fsdd_dir} --takes_per_digit 2", "--nj", "2",
+                         "--cls_args", "--max_epoch 1 --batch_size 20", "--eval_valid", "false",
+                         "--skip_upload", "false", "--hf_repo", hub.as_uri()], timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     exp = recipe / "exp" / "cls_train_speechmix"
     metrics = json.loads((exp / "cls_test" / "scoring" / "metrics.json").read_text())
@@ -179,3 +184,25 @@ def test_fsdd_recipe_end_to_end_on_a_subset(tmp_path: Path, fsdd_dir: Path) -> N
     assert f"|test|20|{metrics['correct']}|{metrics['accuracy']:.2f}|" in results
     shapes = (recipe / "exp" / "cls_stats_train" / "train" / "speech_shape").read_text().split()
     assert len(shapes) == 60 and min(int(n) for n in shapes[1::2]) == 8000  # 30 clips, short ones padded to 1.0 s
+    train_log = (exp / "train.log").read_text()
+    assert "--ngpu 0 --multiprocessing_distributed True" in train_log.splitlines()[0]  # espnet2.bin.launch ran it
+
+    # Stage 9: the zip; stage 10: its hub layout with the model card.
+    packed = exp / "cls_train_speechmix_valid.acc.best.zip"
+    assert packed.is_file() and not list(exp.glob("*.tmp.zip"))
+    card = (hub / "README.md").read_text()
+    for expected in ("language: en", "datasets:\n- fsdd_speechmix", "audio-classification", "**Requires espnet-mixrep**",
+                     "`envnet_v2`, `speechmix`", "model: speechmix", "@inproceedings{watanabe2018espnet",
+                     "@inproceedings{jindal2020speechmix", f"|test|20|{metrics['correct']}|"):
+        assert expected in card, expected
+    meta = yaml.safe_load((hub / "meta.yaml").read_text())
+    config, model = meta["yaml_files"]["classification_train_config"], meta["files"]["classification_model_file"]
+    out = subprocess.run(
+        [sys.executable, "-m", "espnet_mixrep.bin.cls_inference", "--classification_train_config", config,
+         "--classification_model_file", model, "--data_path_and_name_and_type",
+         f"{recipe / 'dump' / 'raw' / 'test' / 'wav.scp'},speech,sound", "--output_dir", str(tmp_path / "hub_decode")],
+        cwd=hub, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    hub_text = sorted((tmp_path / "hub_decode" / "prediction" / "text").read_text().splitlines())
+    assert hub_text == (exp / "cls_test" / "text").read_text().splitlines()

@@ -1,9 +1,10 @@
-"""ESPnet's classification trainer with espnet-mixrep's classes registered.
+"""ESPnet's classification trainer with espnet-mixrep's classes.
 
 Same options as ``python -m espnet2.bin.cls_train`` (collect-stats included),
-plus ``--encoder envnet_v2`` and ``--model speechmix`` (CLSTask patched to
-honour ``--model``, see espnet_mixrep/speechmix/task.py); training runs behind
-the guard of :mod:`espnet_mixrep.recipes.training`.
+plus ``--encoder envnet_v2`` and ``--model speechmix``: it runs
+``SpeechMixCLSTask`` (ESPnet's CLSTask with its own ``--model`` choices, see
+espnet_mixrep/speechmix/task.py) behind the guard of
+:mod:`espnet_mixrep.recipes.training`.
 """
 
 from typing import List, Optional
@@ -12,13 +13,12 @@ from espnet_mixrep.registration import register_all
 
 register_all()  # at import: DDP workers spawned by ESPnet re-import this module
 
-from espnet2.tasks.cls import CLSTask  # noqa: E402
-
 from espnet_mixrep.recipes.training import ResumeSafeTrainer, run_training  # noqa: E402
+from espnet_mixrep.speechmix.task import SpeechMixCLSTask  # noqa: E402
 
 
-class GuardedCLSTask(CLSTask):
-    """CLSTask with the resume-safe trainer (a module-level class: spawned workers unpickle it)."""
+class GuardedCLSTask(SpeechMixCLSTask):
+    """SpeechMixCLSTask with the resume-safe trainer (a module-level class: spawned workers unpickle it)."""
 
     trainer = ResumeSafeTrainer
 

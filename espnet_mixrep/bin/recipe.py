@@ -94,10 +94,18 @@ def _merge_decode(args: argparse.Namespace) -> None:
     merge_decode_outputs(args.logdir, args.num_jobs, args.out_dir)
 
 
+def _none_if_unset(value: str) -> Optional[str]:
+    """asr.sh passes "none" (its default) or "" for an unset option."""
+    return None if value in ("", "none") else value
+
+
 def _score(args: argparse.Namespace) -> None:
     from espnet_mixrep.recipes.scoring import score_decode_dir
 
-    scores = score_decode_dir(args.decode_dir, args.ref_text, args.utt2spk or None, args.bpemodel or None)
+    scores = score_decode_dir(
+        args.decode_dir, args.ref_text, args.utt2spk or None, args.bpemodel or None,
+        non_linguistic_symbols=_none_if_unset(args.nlsyms), cleaner=_none_if_unset(args.cleaner),
+    )  # fmt: skip
     for metric, score in scores.items():
         print(f"{args.decode_dir}: {metric.upper()} {score.total.percentages()['err']:.2f}%", file=sys.stderr)
 
@@ -122,7 +130,7 @@ def _lm_text(args: argparse.Namespace) -> None:
 def _upload_hf(args: argparse.Namespace) -> None:
     from espnet_mixrep.recipes.hub import upload_packed_model
 
-    where = upload_packed_model(args.packed, args.repo, recipe=args.recipe, private=args.private)
+    where = upload_packed_model(args.packed, args.repo, recipe=args.recipe, private=args.private, task=args.task, lang=args.lang)
     print(f"uploaded to {where}", file=sys.stderr)
 
 
@@ -130,6 +138,12 @@ USE_SPH2PIPE = dict(
     default="true", choices=["true", "false"],
     help="run the sph2pipe of sph2pipe wav.scp entries when it exists (false: decode them with our decoder)",
 )  # fmt: skip
+
+
+def _check_hub_access(args: argparse.Namespace) -> None:
+    from espnet_mixrep.recipes.hub import check_hub_access
+
+    check_hub_access(args.repo)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -217,20 +231,28 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--ref_text", required=True)
     p.add_argument("--utt2spk", default="")
     p.add_argument("--bpemodel", default="")
+    p.add_argument("--nlsyms", default="", help="non-linguistic symbols, removed for WER and CER (asr.sh --nlsyms_txt)")
+    p.add_argument("--cleaner", default="", help="text cleaner applied to the references (asr.sh --cleaner)")
     p.set_defaults(func=_score)
 
-    p = sub.add_parser("results", help="stage 13: RESULTS.md per experiment and for the recipe")
+    p = sub.add_parser("results", help="stage 13: <exp>/RESULTS.md per experiment and a summary of all")
     p.add_argument("exp_dirs", nargs="*")
-    p.add_argument("--results_md", default="", help="also write this summary of every experiment")
+    p.add_argument("--results_md", default="", help="also write this summary of every experiment (asr.sh: <expdir>/RESULTS.md)")
     p.add_argument("--exp_root", default="exp")
     p.set_defaults(func=_results)
 
     p = sub.add_parser("upload_hf", help="stage 15: publish a packed model")
     p.add_argument("--packed", required=True)
     p.add_argument("--repo", required=True, help="hub repo id, or file:///folder for a local target")
-    p.add_argument("--recipe", default="")
+    p.add_argument("--recipe", default="", help="<corpus>/<task dir>, e.g. wsj_mixrep/asr1 (names the dataset)")
+    p.add_argument("--task", default="asr", choices=["asr", "cls"])
+    p.add_argument("--lang", default="noinfo", help="language of the model card")
     p.add_argument("--private", action="store_true")
     p.set_defaults(func=_upload_hf)
+
+    p = sub.add_parser("check_hub_access", help="stage 15: fail early without a hub token or network")
+    p.add_argument("--repo", required=True, help="hub repo id (a local file:///folder target always passes)")
+    p.set_defaults(func=_check_hub_access)
     return parser
 
 

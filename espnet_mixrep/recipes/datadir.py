@@ -90,9 +90,15 @@ def read_kaldi_map(path: PathLike, allow_empty_value: bool = False) -> Dict[str,
     if not path.is_file():
         raise DataDirError(f"{path}: file not found")
     entries: Dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                raise DataDirError(
+                    f"{path}:{lineno}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                    "Kaldi data dirs must be UTF-8 (convert with e.g. iconv -f latin1 -t utf-8)"
+                ) from exc
             if not line.strip():
                 continue
             key, _, value = line.partition(" ")
@@ -161,14 +167,45 @@ def write_data_dir(data_dir: PathLike, utterances: Iterable[Utterance]) -> None:
             write_kaldi_map(tmp_dir / "segments", segments)
 
 
+def check_wav_complete(path: PathLike, source: PathLike) -> None:
+    """Raise DataDirError if the RIFF/WAVE file ``path`` (listed in ``source``) holds
+    fewer data bytes than its header announces: libsndfile reads such a file
+    without complaint, just shorter. Other formats are left to their readers."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk_id, chunk_size = f.read(4), int.from_bytes(f.read(4), "little")
+            if chunk_id == b"data":
+                available = size - offset - 8
+                # 0xFFFFFFFF: a streamed wav of unknown length (nothing to compare)
+                if chunk_size != 0xFFFFFFFF and chunk_size > available:
+                    raise DataDirError(
+                        f"{source}: '{path}' is truncated: its header announces {chunk_size} bytes of audio, "
+                        f"the file holds {available}"
+                    )
+                return
+            offset += 8 + chunk_size + (chunk_size & 1)
+    raise DataDirError(f"{source}: '{path}' is truncated: no audio (data chunk) within its {size} bytes")
+
+
 def validate_data_dir(data_dir: PathLike) -> None:
-    """Raise DataDirError naming the file if ids disagree across the files."""
+    """Raise DataDirError naming the file if ids disagree across the files, a
+    file is not UTF-8, or a listed wav file is truncated."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataDirError(f"{data_dir}: data directory not found")
     text = read_kaldi_map(data_dir / "text")
     utt2spk = read_kaldi_map(data_dir / "utt2spk")
     wav_scp = read_kaldi_map(data_dir / "wav.scp")
+    for entry in wav_scp.values():
+        if entry.lower().endswith(".wav") and os.path.isfile(entry):
+            check_wav_complete(entry, data_dir / "wav.scp")
     _same_keys(data_dir / "utt2spk", utt2spk, data_dir / "text", text)
     if (data_dir / "segments").exists():
         segments = read_kaldi_map(data_dir / "segments")

@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, atomic_dir, write_data_dir
+from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, atomic_dir, check_wav_complete, write_data_dir
 
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
 FSDD_SAMPLE_RATE = 8000
@@ -107,11 +107,18 @@ def download_fsdd(download_dir: PathLike, url: str = FSDD_URL) -> Path:
     target = Path(download_dir) / "fsdd"
     if (target / "recordings").is_dir():
         return target
+    created = not Path(download_dir).exists()
     Path(download_dir).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".fsdd.", dir=download_dir))
     try:
         archive = work / "fsdd.tar.gz"
-        _download(url, archive)
+        try:
+            _download(url, archive)
+        except OSError as exc:  # URLError (no network, DNS, HTTP status), timeouts
+            raise DataDirError(
+                f"{url}: cannot download FSDD ({getattr(exc, 'reason', exc)}), and no local copy was found: "
+                "pass --fsdd_dir <folder holding recordings/> or set FSDD_DIR"
+            ) from exc
         with tarfile.open(archive) as tar:
             tar.extractall(work, filter="data")
         (top,) = [p for p in work.iterdir() if p.is_dir()]
@@ -121,6 +128,7 @@ def download_fsdd(download_dir: PathLike, url: str = FSDD_URL) -> Path:
             raise DataDirError(f"{url}: unexpected FSDD content, recordings per speaker {counts}")
         for recs in recordings.values():
             for _, _, path in recs:
+                check_wav_complete(path, url)
                 info = soundfile.info(str(path))
                 if info.samplerate != FSDD_SAMPLE_RATE or info.channels != 1:
                     raise DataDirError(f"{path}: expected 8 kHz mono, got {info.samplerate} Hz x {info.channels}")
@@ -128,6 +136,9 @@ def download_fsdd(download_dir: PathLike, url: str = FSDD_URL) -> Path:
         os.replace(top, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        # A failed first download leaves no empty downloads/ behind.
+        if created and not any(Path(download_dir).iterdir()):
+            Path(download_dir).rmdir()
     return target
 
 

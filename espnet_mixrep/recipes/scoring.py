@@ -5,6 +5,11 @@ as ESPnet counts it, TER on BPE pieces when a model is given)
 ``<decode_dir>/score_<metric>/`` gets ``ref.trn``, ``hyp.trn`` (sclite's trn
 format), ``result.txt`` (sclite's summary by speaker plus per-utterance
 alignments) and ``scores.json`` (the same numbers for scripts).
+
+Texts are tokenized as ESPnet 202511's stage 13 tokenizes them with
+``espnet2.bin.tokenize_text``: the ``--cleaner`` is applied to references only,
+and for WER / CER the non-linguistic symbols (``--nlsyms_txt``, e.g. WSJ's
+``<NOISE>``) are removed from both sides; TER keeps them.
 """
 
 from __future__ import annotations
@@ -52,12 +57,26 @@ class Score:
     by_speaker: Dict[str, ErrorCounts] = field(default_factory=dict)
 
 
-def _words(text: str) -> List[str]:
-    return text.split()
+def espnet_tokenizers(
+    bpemodel: Optional[PathLike] = None, non_linguistic_symbols: Optional[PathLike] = None
+) -> Dict[str, Callable[[str], List[str]]]:
+    """metric -> tokenizer, built from ESPnet's own tokenizer classes with the
+    options ESPnet's stage 13 gives them."""
+    from espnet2.text.char_tokenizer import CharTokenizer
+    from espnet2.text.word_tokenizer import WordTokenizer
 
+    nlsyms = str(non_linguistic_symbols) if non_linguistic_symbols else None
+    if nlsyms and not Path(nlsyms).is_file():
+        raise DataDirError(f"{nlsyms}: non-linguistic symbols file not found (--nlsyms_txt)")
+    tokenizers = {
+        "wer": WordTokenizer(non_linguistic_symbols=nlsyms, remove_non_linguistic_symbols=nlsyms is not None).text2tokens,
+        "cer": CharTokenizer(non_linguistic_symbols=nlsyms, remove_non_linguistic_symbols=True).text2tokens,
+    }
+    if bpemodel:
+        from espnet2.text.sentencepiece_tokenizer import SentencepiecesTokenizer
 
-def _chars(text: str) -> List[str]:
-    return ["<space>" if c == " " else c for c in " ".join(text.split())]
+        tokenizers["ter"] = SentencepiecesTokenizer(str(bpemodel)).text2tokens
+    return tokenizers
 
 
 def align_and_count(
@@ -69,9 +88,6 @@ def align_and_count(
     keys = sorted(refs)
     ref_tokens = [tokenize(refs[k]) for k in keys]
     hyp_tokens = [tokenize(hyps[k]) for k in keys]
-    empty_refs = [k for k, toks in zip(keys, ref_tokens) if not toks]
-    if empty_refs:
-        raise DataDirError(f"empty reference transcript(s) {empty_refs[:3]}")
     # jiwer aligns whitespace-separated tokens; tokens never contain spaces here.
     out = jiwer.process_words([" ".join(t) for t in ref_tokens], [" ".join(t) for t in hyp_tokens])
     score = Score(metric, ErrorCounts())
@@ -141,12 +157,25 @@ def _summary_table(score: Score, title: str) -> str:
 
 
 def score_decode_dir(
-    decode_dir: PathLike, ref_text: PathLike, utt2spk: Optional[PathLike] = None, bpemodel: Optional[PathLike] = None
+    decode_dir: PathLike,
+    ref_text: PathLike,
+    utt2spk: Optional[PathLike] = None,
+    bpemodel: Optional[PathLike] = None,
+    non_linguistic_symbols: Optional[PathLike] = None,
+    cleaner: Optional[str] = None,
 ) -> Dict[str, Score]:
     """Score ``decode_dir/text`` against ``ref_text``; write score_wer, score_cer (and score_ter)."""
     decode_dir = Path(decode_dir)
-    refs = read_kaldi_map(ref_text)
-    hyps = read_kaldi_map(decode_dir / "text", allow_empty_value=True)
+    tokenizers = espnet_tokenizers(bpemodel, non_linguistic_symbols)
+    # Words re-joined by single spaces, as tokenize_text's "-f 2-" does.
+    refs = {k: " ".join(v.split()) for k, v in read_kaldi_map(ref_text).items()}
+    hyps = {k: " ".join(v.split()) for k, v in read_kaldi_map(decode_dir / "text", allow_empty_value=True).items()}
+    if cleaner:
+        from espnet2.text.cleaner import TextCleaner
+
+        clean = TextCleaner(cleaner)
+        # ESPnet cleans references only ("Don't use cleaner for hyp").
+        refs = {k: clean(v) for k, v in refs.items()}
     missing = sorted(set(refs) - set(hyps))
     extra = sorted(set(hyps) - set(refs))
     if missing or extra:
@@ -155,12 +184,6 @@ def score_decode_dir(
             f"{len(missing)} not decoded (e.g. {missing[:3]}), {len(extra)} unknown (e.g. {extra[:3]})"
         )
     spk_map = read_kaldi_map(utt2spk) if utt2spk else {}
-    tokenizers: Dict[str, Callable[[str], List[str]]] = {"wer": _words, "cer": _chars}
-    if bpemodel:
-        import sentencepiece as spm
-
-        sp = spm.SentencePieceProcessor(model_file=str(bpemodel))
-        tokenizers["ter"] = lambda text: sp.encode(text, out_type=str)
     scores = {}
     for metric, tokenize in tokenizers.items():
         score, alignment_lines = align_and_count(refs, hyps, spk_map, tokenize, metric)
@@ -226,9 +249,27 @@ def exp_results_section(exp_dir: PathLike, display_name: Optional[str] = None) -
     return text
 
 
+def check_not_tracked_by_git(path: PathLike) -> None:
+    """Refuse to overwrite a file the repository tracks: a recipe's RESULTS.md
+    holds reference numbers, generated tables go under exp/."""
+    import subprocess
+
+    path = Path(path).absolute()
+    try:
+        tracked = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", "--", path.name], cwd=path.parent, capture_output=True
+        ).returncode == 0
+    except FileNotFoundError:  # no git, or the folder does not exist yet: nothing tracked there
+        return
+    if tracked:
+        raise DataDirError(f"{path}: tracked by git (reference results); not overwriting it with generated results")
+
+
 def write_exp_results(exp_dir: PathLike) -> Path:
+    """Write ``exp_dir/RESULTS.md`` (what ESPnet's stage 13 writes)."""
     exp_dir = Path(exp_dir)
     out = exp_dir / "RESULTS.md"
+    check_not_tracked_by_git(out)
     write_text_atomic(out, "# RESULTS\n## Environments\n" + "\n".join(_environment_lines()) + "\n\n" + exp_results_section(exp_dir))
     return out
 
@@ -262,7 +303,9 @@ def format_wer_table(rows: List[Dict[str, object]]) -> str:
 
 
 def write_recipe_results(results_md: PathLike, exp_root: PathLike) -> Path:
-    """Write ``results_md``: a WER summary of every experiment under exp_root, then each one's tables."""
+    """Write ``results_md`` (asr.sh: ``<expdir>/RESULTS.md``): a WER summary of
+    every experiment under exp_root, then each one's tables."""
+    check_not_tracked_by_git(results_md)
     exp_root = Path(exp_root)
     exps = sorted(p for p in exp_root.iterdir() if p.is_dir() and collect_scores(p))
     text = "# RESULTS\n## Environments\n" + "\n".join(_environment_lines()) + "\n\n## Summary (WER %, CER %)\n\n"

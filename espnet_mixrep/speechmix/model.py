@@ -22,6 +22,7 @@ lengths would mix padding: with ``crop_length`` set every row has T samples.
 
 from __future__ import annotations
 
+import inspect
 import random
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -102,6 +103,45 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         **kwargs: Any,
     ) -> None:
         super().__init__(vocab_size, token_list, frontend, specaug, normalize, preencoder, encoder, decoder, **kwargs)
+        self._setup_mixing(
+            mix_mode, mix_layers, sample_rate, gain_n_fft, crop_length, n_test_crops, scale_augment, gain_augment_db,
+            ratio_eps,
+        )  # fmt: skip
+
+    @classmethod
+    def from_stock_model(cls, stock: ESPnetClassificationModel, **mix_conf: Any) -> "SpeechMixClassificationModel":
+        """``stock`` (what ESPnet's CLSTask built, all its parts and settings) with SpeechMix on top.
+
+        ``stock`` is consumed: the new model takes over its modules. ``mix_conf``
+        holds the options of :meth:`_setup_mixing` (``mix_mode``, ``mix_layers``...).
+        """
+        if type(stock) is not ESPnetClassificationModel:
+            raise TypeError(f"expected the stock ESPnetClassificationModel, got {type(stock).__name__}")
+        options = list(inspect.signature(cls._setup_mixing).parameters)[1:]
+        unknown = sorted(set(mix_conf) - set(options))
+        if unknown:
+            raise ValueError(
+                f"model_conf: {unknown} are options of neither ESPnetClassificationModel nor model speechmix "
+                f"(speechmix adds {options})"
+            )
+        model = cls.__new__(cls)
+        model.__dict__.update(stock.__dict__)
+        model._setup_mixing(**mix_conf)
+        return model
+
+    def _setup_mixing(
+        self,
+        mix_mode: str = "speechmix",
+        mix_layers: Sequence[int] = (0,),
+        sample_rate: int = 16000,
+        gain_n_fft: Optional[int] = None,
+        crop_length: Optional[int] = None,
+        n_test_crops: int = 10,
+        scale_augment: float = 1.0,
+        gain_augment_db: float = 0.0,
+        ratio_eps: float = 1e-3,
+    ) -> None:
+        encoder = self.encoder
         if self.classification_type != "multi-class":
             raise ValueError("model speechmix supports classification_type 'multi-class' only")
         if self.mixup_augmentation is not None:

@@ -48,13 +48,20 @@ def _read_clip(path: str, source: Path) -> tuple:
     return audio[:, 0], rate
 
 
-def format_cls_data_dir(src: PathLike, dst: PathLike, fs: int, min_samples: int = 0, pad_short: bool = False) -> int:
+def _read_clip_job(job: tuple) -> tuple:
+    return _read_clip(*job)
+
+
+def format_cls_data_dir(
+    src: PathLike, dst: PathLike, fs: int, min_samples: int = 0, pad_short: bool = False, nj: int = 1
+) -> int:
     """Stage 2: copy ``src`` to ``dst`` with every clip checked and written as 16-bit PCM.
 
     Clips must be mono at ``fs``. A clip shorter than ``min_samples`` (the
     training crop) is an error naming the files, unless ``pad_short``, which
     zero-pads it symmetrically to ``min_samples`` (FSDD's short digits).
-    All clips are checked before anything is written. Returns the clip count.
+    All clips are checked before anything is written; ``nj`` processes read
+    them. Returns the clip count.
     """
     src, dst = Path(src), Path(dst)
     validate_data_dir(src)
@@ -63,8 +70,15 @@ def format_cls_data_dir(src: PathLike, dst: PathLike, fs: int, min_samples: int 
     wav_scp = read_kaldi_map(src / "wav.scp")
     clips: Dict[str, np.ndarray] = {}
     short: List[str] = []
-    for utt_id, entry in wav_scp.items():
-        audio, rate = _read_clip(entry, src / "wav.scp")
+    jobs = [(entry, src / "wav.scp") for entry in wav_scp.values()]
+    if nj > 1:
+        from multiprocessing import get_context
+
+        with get_context("spawn").Pool(nj) as pool:
+            read = pool.map(_read_clip_job, jobs, chunksize=max(1, len(jobs) // (4 * nj)))
+    else:
+        read = [_read_clip_job(job) for job in jobs]
+    for (utt_id, entry), (audio, rate) in zip(wav_scp.items(), read):
         if rate != fs:
             raise DataDirError(f"{src / 'wav.scp'}: '{entry}' is at {rate} Hz, the recipe's fs is {fs} Hz")
         if len(audio) < min_samples:
@@ -231,6 +245,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--fs", type=int, required=True)
     p.add_argument("--min_samples", type=int, default=0)
     p.add_argument("--pad_short", type=_bool, default=False)
+    p.add_argument("--nj", type=int, default=1, help="processes reading the clips")
     p = sub.add_parser("token_list", help="stage 4: class token list")
     p.add_argument("--train_text", required=True)
     p.add_argument("--output", required=True)
@@ -253,7 +268,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
     try:
         if args.command == "format":
-            n = format_cls_data_dir(args.src, args.dst, args.fs, args.min_samples, args.pad_short)
+            n = format_cls_data_dir(args.src, args.dst, args.fs, args.min_samples, args.pad_short, nj=args.nj)
             print(f"{args.dst}: {n} clips")
         elif args.command == "token_list":
             tokens = make_class_token_list(args.train_text, args.output)

@@ -1,61 +1,54 @@
-"""Make ESPnet 202511's ``CLSTask`` honour ``--model``.
+"""``SpeechMixCLSTask``: ESPnet 202511's ``CLSTask`` with ``--model speechmix``.
 
 Stock ``CLSTask.build_model`` always constructs ``ESPnetClassificationModel``
-(whatever ``--model`` says). The patch keeps ESPnet's builder for the parts
-(frontend, normalize, encoder, decoder, init...) and, when ``--model`` names
-another class, re-wraps those parts in that class with the full
-``--model_conf``. The class must subclass ESPnetClassificationModel, which is
-what the builder's typeguard return annotation demands anyway.
+(whatever ``--model`` says). This subclass adds its own ``--model`` choices
+and builds through the stock builder, with the options the stock model
+accepts; for ``--model speechmix`` it then turns that model, every part the
+stock builder made included, into a ``SpeechMixClassificationModel`` with the
+rest of ``--model_conf``. ESPnet's ``CLSTask`` itself is left as it is, so
+stock ``espnet2.bin.cls_train`` refuses ``--model speechmix`` instead of
+silently training a plain model: use ``espnet_mixrep.bin.cls_train``.
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
-from types import ModuleType
 from typing import Any, Dict, Tuple
 
-_PATCHED = "_espnet_mixrep_honours_model"
+from espnet2.cls.espnet_model import ESPnetClassificationModel
+from espnet2.tasks.cls import CLSTask
+from espnet2.train.class_choices import ClassChoices
+
+from espnet_mixrep.speechmix.model import SpeechMixClassificationModel
+
+model_choices = ClassChoices(
+    "model",
+    classes=dict(espnet=ESPnetClassificationModel, speechmix=SpeechMixClassificationModel),
+    type_check=ESPnetClassificationModel,
+    default="espnet",
+)
 
 
-def _split_model_conf(conf: Dict[str, Any], base_class: type) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    accepted = inspect.signature(base_class.__init__).parameters
-    base = {k: v for k, v in conf.items() if k in accepted}
-    return base, {k: v for k, v in conf.items() if k not in accepted}
+def split_model_conf(conf: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """(options of ESPnetClassificationModel, the others) of a ``--model_conf``."""
+    accepted = inspect.signature(ESPnetClassificationModel.__init__).parameters
+    return {k: v for k, v in conf.items() if k in accepted}, {k: v for k, v in conf.items() if k not in accepted}
 
 
-def patch_cls_task(module: ModuleType) -> None:
-    """Replace ``module.CLSTask.build_model`` by one that honours ``--model`` (idempotent)."""
-    task = module.CLSTask
-    if getattr(task, _PATCHED, False):
-        return
-    stock_build = task.build_model.__func__
-    base_class = module.ESPnetClassificationModel
+class SpeechMixCLSTask(CLSTask):
+    class_choices_list = [model_choices if c.name == "model" else c for c in CLSTask.class_choices_list]
 
-    def build_model(cls, args: argparse.Namespace):
-        model_class = module.model_choices.get_class(getattr(args, "model", None) or "espnet")
-        if model_class is base_class:
-            return stock_build(cls, args)
-        if not issubclass(model_class, base_class):
-            raise TypeError(f"--model {args.model}: {model_class.__name__} must subclass ESPnetClassificationModel")
-        base_conf, _ = _split_model_conf(args.model_conf, base_class)
-        stock_args = argparse.Namespace(**{**vars(args), "model_conf": base_conf})
-        parts = stock_build(cls, stock_args)
-        # The stock builder rewrites some args (token_list read from file,
-        # frontend dropped when input_size is given): keep them in config.yaml.
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> ESPnetClassificationModel:
+        model_class = model_choices.get_class(getattr(args, "model", None) or "espnet")
+        if model_class is ESPnetClassificationModel:
+            return super().build_model(args)
+        stock_conf, mix_conf = split_model_conf(args.model_conf or {})
+        stock_args = argparse.Namespace(**{**vars(args), "model_conf": stock_conf})
+        stock = super().build_model(stock_args)
+        # The stock builder rewrites some args (token_list read from its file,
+        # frontend dropped when input_size is given): keep them for config.yaml,
+        # with the full --model_conf.
         vars(args).update({k: v for k, v in vars(stock_args).items() if k != "model_conf"})
-        return model_class(
-            vocab_size=parts.vocab_size,
-            token_list=parts.token_list,
-            frontend=parts.frontend,
-            specaug=parts.specaug,
-            normalize=parts.normalize,
-            preencoder=parts.preencoder,
-            encoder=parts.encoder,
-            decoder=parts.decoder,
-            **args.model_conf,
-        )
-
-    build_model.__doc__ = stock_build.__doc__
-    task.build_model = classmethod(build_model)
-    setattr(task, _PATCHED, True)
+        return model_class.from_stock_model(stock, **mix_conf)

@@ -9,7 +9,7 @@
 #  3 format audio into dump/raw         10 ASR collect stats
 #  4 drop too short/long, empty text    11 ASR training (espnet2.bin.launch)
 #  5 token list (bpe / char)            12 decoding (inference_nj jobs)
-#  6 LM text and collect stats          13 scoring (jiwer) and RESULTS.md
+#  6 LM text and collect stats          13 scoring (jiwer), local/score.sh, RESULTS.md
 #    (with --use_lm true)               14 pack (espnet2.bin.pack asr)
 #  7 LM training (espnet2.bin.launch)   15 upload to the Hugging Face hub
 set -e
@@ -58,9 +58,9 @@ token_type=bpe          # bpe or char
 nbpe=30
 bpemode=unigram
 bpe_train_text=""       # default: dump/raw/<train_set>/text
-nlsyms_txt=none         # non-linguistic symbols file
-cleaner=none
-lang=noinfo             # language tag used in directory names
+nlsyms_txt=none         # non-linguistic symbols file (removed when scoring WER/CER, packed in stage 14)
+cleaner=none            # text cleaner (tokens, training, and the references when scoring)
+lang=noinfo             # language tag used in directory names and the model card
 
 # Language model (stages 6-8), trained with ESPnet's LM task on the ASR token list
 use_lm=false            # train an LM and use it in decoding (shallow fusion, weight from inference_config)
@@ -91,10 +91,13 @@ asr_text_fold_length=150
 
 # Decoding
 batch_size=1
-inference_tag=""        # default: from inference_config and inference_asr_model
+inference_tag=""        # default: from inference_config, inference_args, the LM and inference_asr_model
 inference_config=""
-inference_args=""
+inference_args=""       # extra decoding options, e.g. "--beam_size 5" (they name the decode dir)
 inference_asr_model=valid.acc.ave.pth
+
+# Scoring
+local_score_opts=""     # options for local/score.sh, run after scoring when the recipe has one
 
 # Packing and upload
 packed_model=""         # default: ${asr_exp}/${asr_exp##*/}_<model>.zip
@@ -139,6 +142,7 @@ Options (with their defaults):
   --feats_normalize ${feats_normalize}
   --inference_config <yaml> --inference_args "<extra decoding options>"
   --inference_asr_model ${inference_asr_model} --inference_tag <name> --batch_size ${batch_size}
+  --local_score_opts "<options for local/score.sh>"
   --packed_model <zip> --hf_repo <user/name | file:///folder>
   --train_set <name> --valid_set <name> --test_sets "<names>"
 EOF
@@ -174,7 +178,10 @@ data_feats=${dumpdir}/raw
 orig_train_set=${train_set}
 [ -n "${speed_perturb_factors}" ] && train_set="${train_set}_sp"
 
-token_listdir=data/${lang}_token_list
+# As ESPnet: the language appears in names unless it is "noinfo".
+lang_suffix=""
+[ "${lang}" != noinfo ] && lang_suffix="_${lang}"
+if [ "${lang}" != noinfo ]; then token_listdir=data/${lang}_token_list; else token_listdir=data/token_list; fi
 if [ "${token_type}" = bpe ]; then
     token_dir=${token_listdir}/bpe_${bpemode}${nbpe}
     bpemodel=${token_dir}/bpe.model
@@ -190,34 +197,40 @@ token_list=${token_dir}/tokens.txt
 
 if [ -z "${asr_tag}" ]; then
     if [ -n "${asr_config}" ]; then asr_tag="$(basename "${asr_config}" .yaml)_${feats_type}"; else asr_tag="train_${feats_type}"; fi
-    asr_tag+="_${lang}_${token_type}"
+    asr_tag+="${lang_suffix}_${token_type}"
     [ "${token_type}" = bpe ] && asr_tag+="${nbpe}"
     [ -n "${asr_args}" ] && asr_tag+="$(echo "${asr_args}" | sed -e "s/--/\_/g" -e "s/[ |=/]//g")"
     [ -n "${speed_perturb_factors}" ] && asr_tag+="_sp"
 fi
 if [ -z "${asr_stats_dir}" ]; then
-    asr_stats_dir="${expdir}/asr_stats_${feats_type}_${lang}_${token_type}"
+    asr_stats_dir="${expdir}/asr_stats_${feats_type}${lang_suffix}_${token_type}"
     [ "${token_type}" = bpe ] && asr_stats_dir+="${nbpe}"
     [ -n "${speed_perturb_factors}" ] && asr_stats_dir+="_sp"
 fi
 [ -n "${asr_exp}" ] || asr_exp="${expdir}/asr_${asr_tag}"
 if [ -z "${lm_tag}" ]; then
     if [ -n "${lm_config}" ]; then lm_tag="$(basename "${lm_config}" .yaml)"; else lm_tag=train; fi
-    lm_tag+="_${lang}_${token_type}"
+    lm_tag+="${lang_suffix}_${token_type}"
     [ "${token_type}" = bpe ] && lm_tag+="${nbpe}"
     [ -n "${lm_args}" ] && lm_tag+="$(echo "${lm_args}" | sed -e "s/--/\_/g" -e "s/[ |=/]//g")"
 fi
 if [ -z "${lm_stats_dir}" ]; then
-    lm_stats_dir="${expdir}/lm_stats_${lang}_${token_type}"
+    lm_stats_dir="${expdir}/lm_stats${lang_suffix}_${token_type}"
     [ "${token_type}" = bpe ] && lm_stats_dir+="${nbpe}"
 fi
 [ -n "${lm_exp}" ] || lm_exp="${expdir}/lm_${lm_tag}"
 if [ -z "${inference_tag}" ]; then
-    if [ -n "${inference_config}" ]; then inference_tag="$(basename "${inference_config}" .yaml)"; else inference_tag=decode_default; fi
+    if [ -n "${inference_config}" ]; then inference_tag="$(basename "${inference_config}" .yaml)"; else inference_tag=inference; fi
+    [ -n "${inference_args}" ] && inference_tag+="$(echo "${inference_args}" | sed -e "s/--/\_/g" -e "s/[ |=]//g")"
     "${use_lm}" && inference_tag+="_lm_$(basename "${lm_exp}")_$(echo "${inference_lm}" | sed -e "s/\//_/g" -e "s/\.[^.]*$//g")"
     inference_tag+="_asr_model_$(echo "${inference_asr_model}" | sed -e "s/\//_/g" -e "s/\.[^.]*$//g")"
 fi
 [ -n "${packed_model}" ] || packed_model="${asr_exp}/${asr_exp##*/}_${inference_asr_model%.pth}.zip"
+# A hub upload (stage 15) needs a token and the network: find out before any stage runs.
+if [ ${stage} -le 15 ] && [ ${stop_stage} -ge 15 ] && ! "${skip_upload_hf}"; then
+    [ -n "${hf_repo}" ] || fail "--hf_repo is required for stage 15 (or --skip_upload_hf true)"
+    ${python} -m espnet_mixrep.bin.recipe check_hub_access --repo "${hf_repo}" || exit 1
+fi
 
 if "${skip_data_prep}"; then [ "${stage}" -lt 6 ] && stage=6; fi
 
@@ -439,6 +452,10 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ] && ! "${skip_eval}"; then
         [ -f "${lm_exp}/${inference_lm}" ] || fail "${lm_exp}/${inference_lm}: LM not found (run stages 6-7, or --use_lm false)"
         _opts+="--lm_train_config ${lm_exp}/config.yaml --lm_file ${lm_exp}/${inference_lm} "
     fi
+    # As ESPnet: a script that reruns this decoding (and what follows) from stage 12.
+    mkdir -p "${asr_exp}/${inference_tag}"
+    printf '%s --stage 12 "$@"; exit $?\n' "${run_args}" > "${asr_exp}/${inference_tag}/run.sh"
+    chmod +x "${asr_exp}/${inference_tag}/run.sh"
     for dset in ${test_sets}; do
         _data=${data_feats}/${dset}
         _dir=${asr_exp}/${inference_tag}/${dset}
@@ -463,8 +480,9 @@ fi
 
 if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ] && ! "${skip_eval}"; then
     log "Stage 13: scoring"
-    _opts=""
-    [ "${token_type}" = bpe ] && _opts="--bpemodel ${bpemodel}"
+    # As ESPnet: the cleaner on the references, non-linguistic symbols removed for WER and CER.
+    _opts="--nlsyms ${nlsyms_txt} --cleaner ${cleaner}"
+    [ "${token_type}" = bpe ] && _opts+=" --bpemodel ${bpemodel}"
     for dset in ${test_sets}; do
         _dir=${asr_exp}/${inference_tag}/${dset}
         [ -f "${_dir}/text" ] || fail "${_dir}/text not found (run stage 12)"
@@ -472,11 +490,12 @@ if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ] && ! "${skip_eval}"; then
         ${python} -m espnet_mixrep.bin.recipe score --decode_dir "${_dir}" --ref_text "${data_feats}/${dset}/text" \
             --utt2spk "${data_feats}/${dset}/utt2spk" ${_opts}
     done
-    # The recipe's RESULTS.md summarises exp/; another --expdir gets its own.
-    _results_md=RESULTS.md
-    [ "${expdir}" = exp ] || _results_md=${expdir}/RESULTS.md
-    ${python} -m espnet_mixrep.bin.recipe results "${asr_exp}" --results_md "${_results_md}" --exp_root "${expdir}" > /dev/null
-    log "Results: ${asr_exp}/RESULTS.md and ${_results_md}"
+    # shellcheck disable=SC2086
+    if [ -f local/score.sh ]; then local/score.sh ${local_score_opts} "${asr_exp}"; fi
+    # ${asr_exp}/RESULTS.md as ESPnet writes it, and ${expdir}/RESULTS.md summarising every
+    # experiment (generated: never a file git tracks, such as a recipe's reference RESULTS.md).
+    ${python} -m espnet_mixrep.bin.recipe results "${asr_exp}" --results_md "${expdir}/RESULTS.md" --exp_root "${expdir}" > /dev/null
+    log "Results: ${asr_exp}/RESULTS.md and ${expdir}/RESULTS.md"
 fi
 
 if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ] && ! "${skip_packing}"; then
@@ -485,9 +504,14 @@ if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ] && ! "${skip_packing}"; then
     _opts=""
     [ "${feats_normalize}" = global_mvn ] && _opts+="--option ${asr_stats_dir}/train/feats_stats.npz "
     [ "${token_type}" = bpe ] && _opts+="--option ${bpemodel} "
+    [ "${nlsyms_txt}" != none ] && _opts+="--option ${nlsyms_txt} "
     [ -f "${asr_exp}/RESULTS.md" ] && _opts+="--option ${asr_exp}/RESULTS.md "
     [ -d "${asr_exp}/images" ] && _opts+="--option ${asr_exp}/images "
-    "${use_lm}" && _opts+="--lm_train_config ${lm_exp}/config.yaml --lm_file ${lm_exp}/${inference_lm} "
+    if "${use_lm}"; then
+        _opts+="--lm_train_config ${lm_exp}/config.yaml --lm_file ${lm_exp}/${inference_lm} "
+        [ -f "${lm_exp}/perplexity_test/ppl" ] && _opts+="--option ${lm_exp}/perplexity_test/ppl "
+        [ -d "${lm_exp}/images" ] && _opts+="--option ${lm_exp}/images "
+    fi
     # shellcheck disable=SC2086
     ${python} -m espnet2.bin.pack asr --asr_train_config "${asr_exp}/config.yaml" \
         --asr_model_file "${asr_exp}/${inference_asr_model}" ${_opts} --outpath "${packed_model}.tmp.zip"
@@ -495,9 +519,10 @@ if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ] && ! "${skip_packing}"; then
 fi
 
 if [ ${stage} -le 15 ] && [ ${stop_stage} -ge 15 ] && ! "${skip_upload_hf}"; then
-    [ -n "${hf_repo}" ] || fail "--hf_repo is required for stage 15 (or --skip_upload_hf true)"
     log "Stage 15: upload ${packed_model} -> ${hf_repo}"
-    ${python} -m espnet_mixrep.bin.recipe upload_hf --packed "${packed_model}" --repo "${hf_repo}" --recipe "$(basename "$(dirname "$PWD")")"
+    # egs2/<corpus>/asr1: the model card names <corpus>/asr1 as the recipe, <corpus> as the dataset.
+    ${python} -m espnet_mixrep.bin.recipe upload_hf --packed "${packed_model}" --repo "${hf_repo}" \
+        --recipe "$(basename "$(dirname "$PWD")")/$(basename "$PWD")" --lang "${lang}" --task asr
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

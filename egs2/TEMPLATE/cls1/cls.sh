@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Audio classification driver for espnet-mixrep (ESPnet cls1 stage layout).
+# Audio classification driver for espnet-mixrep (ESPnet 202511's cls1 stage layout).
 #  1 data prep (local/data.sh)          5 shape files / collect stats (--espnet_stats true)
-#  2 format + clip checks (dump/raw)    6 training
+#  2 format + clip checks (dump/raw)    6 training (espnet2.bin.launch)
 #  3 (reserved: ESPnet's filtering; clips are checked in stage 2)
 #  4 class token list + label checks    7 inference (multi-crop)   8 scoring, RESULTS.md
+#  9 pack (espnet2.bin.pack cls)        10 upload to the Hugging Face hub (9-10: --skip_upload false)
 set -euo pipefail
 
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (cls.sh) $*"; }
 
 stage=1; stop_stage=100
-ngpu=0; nj=1
+ngpu=0; num_nodes=1
+nj=1                     # parallel jobs: stage 2 (reading clips) and stage 5 (collect stats)
 python=python3
 local_data_opts=""
 fs=16000
@@ -24,11 +26,16 @@ inference_args=""
 espnet_stats=false      # true: stage 5 runs ESPnet's collect-stats (needed for global_mvn)
 retrain=false           # true: stage 6 starts an existing experiment again from epoch 1 (old state -> superseded_<n>/)
 eval_valid=true         # stages 7-8 also decode and score the validation set
+skip_upload=true        # skip stages 9-10 (as ESPnet's cls.sh)
+hf_repo=""              # hub repo id "user/name", or file:///folder for a local target
+lang=en                 # language of the model card (ESPnet's cls.sh writes en)
 
 help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets '<sets>' --cls_config <yaml> [options]
 Options (--name value):
   --stage/--stop_stage   first/last stage (${stage}/${stop_stage})
-  --ngpu                 GPUs for training and inference (${ngpu})
+  --ngpu                 GPUs per node for training, and inference on GPU when > 0 (${ngpu})
+  --num_nodes            nodes for training, through espnet2.bin.launch (${num_nodes})
+  --nj                   parallel jobs of stages 2 and 5 (${nj})
   --fs                   sample rate of all clips (${fs})
   --min_clip_samples     shortest allowed clip = training crop (${min_clip_samples})
   --pad_short_clips      zero-pad shorter clips instead of failing (${pad_short_clips})
@@ -40,6 +47,10 @@ Options (--name value):
   --espnet_stats         stage 5 via ESPnet's collect-stats instead of shape files from clip lengths (${espnet_stats})
   --eval_valid           decode and score the validation set too (${eval_valid})
   --retrain              retrain an existing experiment from epoch 1, e.g. after a config change (${retrain})
+  --skip_upload          skip stages 9 (pack) and 10 (upload) (${skip_upload})
+  --hf_repo              hub repo id user/name, or file:///folder (stage 10)
+  --lang                 language of the model card (${lang})
+  --python               (${python})
   --dumpdir/--expdir     (${dumpdir}/${expdir})"
 
 while [ $# -gt 0 ]; do
@@ -72,6 +83,12 @@ cls_exp="${expdir}/cls_${cls_tag}"
 cls_stats_dir="${expdir}/cls_stats_${train_set}"
 data_feats="${dumpdir}/raw"
 stages_py="${python} -m espnet_mixrep.speechmix.stages"
+packed_model="${cls_exp}/${cls_exp##*/}_${inference_model%.*}.zip"
+# A hub upload (stage 10) needs a token and the network: find out before any stage runs.
+if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ] && ! "${skip_upload}"; then
+    [ -n "${hf_repo}" ] || { echo "ERROR: --hf_repo is required for stage 10 (or --skip_upload true)" >&2; exit 1; }
+    ${python} -m espnet_mixrep.bin.recipe check_hub_access --repo "${hf_repo}"
+fi
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
@@ -83,7 +100,7 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     log "Stage 2: format clips into ${data_feats} (fs=${fs}, min_clip_samples=${min_clip_samples})"
     for dset in ${train_set} ${valid_set} ${test_sets}; do
         ${stages_py} format --src "data/${dset}" --dst "${data_feats}/${dset}" --fs "${fs}" \
-            --min_samples "${min_clip_samples}" --pad_short "${pad_short_clips}"
+            --min_samples "${min_clip_samples}" --pad_short "${pad_short_clips}" --nj "${nj}"
     done
 fi
 
@@ -111,25 +128,40 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && ! "${espnet_stats}"; then
     ${stages_py} shapes --train_dir "${data_feats}/${train_set}" --valid_dir "${data_feats}/${valid_set}" \
         --output_dir "${cls_stats_dir}"
 elif [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
-    log "Stage 5: collect stats -> ${cls_stats_dir}"
+    log "Stage 5: collect stats (${nj} jobs) -> ${cls_stats_dir}"
     _logdir="${cls_stats_dir}/logdir"
+    rm -rf "${_logdir}"
     mkdir -p "${_logdir}"
+    # As many parts for train as for valid: no more than either has clips.
+    _nj=$(( nj < $(wc -l < "${data_feats}/${train_set}/wav.scp") ? nj : $(wc -l < "${data_feats}/${train_set}/wav.scp") ))
+    _nj=$(( _nj < $(wc -l < "${data_feats}/${valid_set}/wav.scp") ? _nj : $(wc -l < "${data_feats}/${valid_set}/wav.scp") ))
+    for dset in train valid; do
+        _set=${train_set}; [ "${dset}" = valid ] && _set=${valid_set}
+        ${python} -m espnet_mixrep.bin.recipe split_scp "${data_feats}/${_set}/wav.scp" "${_logdir}/${dset}.JOB.scp" "${_nj}" > /dev/null
+    done
     # shellcheck disable=SC2046,SC2086
-    ${train_cmd} "${_logdir}/stats.1.log" ${python} -m espnet_mixrep.bin.cls_train --collect_stats true \
+    ${train_cmd} JOB=1:"${_nj}" "${_logdir}/stats.JOB.log" ${python} -m espnet_mixrep.bin.cls_train --collect_stats true \
         --config "${cls_config}" $(_data_opts) \
-        --train_shape_file "${data_feats}/${train_set}/wav.scp" --valid_shape_file "${data_feats}/${valid_set}/wav.scp" \
-        --output_dir "${_logdir}/stats.1" ${cls_args}
-    ${python} -m espnet2.bin.aggregate_stats_dirs --input_dir "${_logdir}/stats.1" --output_dir "${cls_stats_dir}"
+        --train_shape_file "${_logdir}/train.JOB.scp" --valid_shape_file "${_logdir}/valid.JOB.scp" \
+        --output_dir "${_logdir}/stats.JOB" ${cls_args}
+    # shellcheck disable=SC2046
+    ${python} -m espnet2.bin.aggregate_stats_dirs $(for i in $(seq "${_nj}"); do echo "--input_dir ${_logdir}/stats.${i}"; done) \
+        --output_dir "${cls_stats_dir}"
 fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
-    log "Stage 6: training -> ${cls_exp} (log: ${cls_exp}/train.log)"
+    log "Stage 6: training -> ${cls_exp} (ngpu=${ngpu}, num_nodes=${num_nodes}; log: ${cls_exp}/train.log)"
     mkdir -p "${cls_exp}"
+    # As asr.sh and ESPnet's cls.sh: espnet2.bin.launch runs DDP over GPUs and nodes.
     # shellcheck disable=SC2046,SC2086
-    run_in_group ${cuda_cmd} "${cls_exp}/train.log" ${python} -m espnet_mixrep.bin.cls_train \
-        --config "${cls_config}" $(_data_opts) --ngpu "${ngpu}" \
-        --train_shape_file "${cls_stats_dir}/train/speech_shape" --valid_shape_file "${cls_stats_dir}/valid/speech_shape" \
-        --resume true --retrain "${retrain}" --output_dir "${cls_exp}" ${cls_args}
+    run_in_group ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${cls_exp##*/}" --log "${cls_exp}/train.log" \
+        --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${cls_exp}/.dist_init_" \
+        --multiprocessing_distributed true -- \
+        ${python} -m espnet_mixrep.bin.cls_train \
+            --config "${cls_config}" $(_data_opts) \
+            --train_shape_file "${cls_stats_dir}/train/speech_shape" --valid_shape_file "${cls_stats_dir}/valid/speech_shape" \
+            --resume true --retrain "${retrain}" --output_dir "${cls_exp}" ${cls_args} \
+        || { tail -n 20 "${cls_exp}/train.log" >&2; echo "ERROR: training failed; see ${cls_exp}/train.log" >&2; exit 1; }
 fi
 
 eval_sets="${test_sets}"
@@ -162,6 +194,26 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
             --out "${cls_exp}/cls_${dset}/scoring"
     done
     ${stages_py} results --exp "${cls_exp}"
+fi
+
+if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ] && ! "${skip_upload}"; then
+    [ -f "${cls_exp}/${inference_model}" ] || { echo "ERROR: ${cls_exp}/${inference_model}: model not found (run stage 6)" >&2; exit 1; }
+    log "Stage 9: pack -> ${packed_model}"
+    _opts=""
+    [ -f "${cls_stats_dir}/train/feats_stats.npz" ] && _opts+="--option ${cls_stats_dir}/train/feats_stats.npz "
+    [ -f "${cls_exp}/RESULTS.md" ] && _opts+="--option ${cls_exp}/RESULTS.md "
+    [ -d "${cls_exp}/images" ] && _opts+="--option ${cls_exp}/images "
+    # shellcheck disable=SC2086
+    ${python} -m espnet2.bin.pack cls --classification_train_config "${cls_exp}/config.yaml" \
+        --classification_model_file "${cls_exp}/${inference_model}" ${_opts} --option "${token_list}" \
+        --outpath "${packed_model}.tmp.zip"
+    mv "${packed_model}.tmp.zip" "${packed_model}"
+fi
+
+if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ] && ! "${skip_upload}"; then
+    log "Stage 10: upload ${packed_model} -> ${hf_repo}"
+    ${python} -m espnet_mixrep.bin.recipe upload_hf --packed "${packed_model}" --repo "${hf_repo}" \
+        --recipe "$(basename "$(dirname "$PWD")")/$(basename "$PWD")" --lang "${lang}" --task cls
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

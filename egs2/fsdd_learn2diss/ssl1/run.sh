@@ -30,8 +30,14 @@ asr_l2d_run=mi0.1            # which Learn2Diss run feeds the ASR frontend
 inference_config=conf/decode_asr.yaml
 retrain=false
 
+options="stage stop_stage fsdd_dir n_clusters stage1_config joint_config stage1_epochs joint_epochs mi_weights asr_config asr_l2d_run inference_config"
 while [ $# -gt 0 ]; do
     case "$1" in
+        --help|-h)
+            sed -n '2,13p' "$0" | sed -e 's/^# \{0,1\}//'
+            echo "Options (with their defaults):"
+            for name in ${options}; do echo "  --${name} \"${!name}\""; done
+            exit 0 ;;
         --*)
             name=${1#--}
             if [ $# -lt 2 ]; then echo "$0: option $1 needs a value" >&2; exit 1; fi

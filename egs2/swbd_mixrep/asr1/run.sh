@@ -6,8 +6,9 @@
 # Configurations (conf/tuning/): train_asr_conformer_specaug.yaml (SpecAugment
 # baseline), train_asr_mixspeech.yaml (input mixup, S={0}), train_asr_mixrep_s0_5.yaml
 # and train_asr_mixrep_s0_9.yaml (MixRep, tau 0.45).
-# Stage 13 also writes the Hub5 scores (all / SWBD / CallHome) of eval2000 to
-# exp/<asr exp>/decode_*/eval2000/score_hub5/result.txt.
+# Stage 13 also runs local/score.sh (asr.sh --local_score_opts, e.g. "--scorer sclite"):
+# the Hub5 scores (all / SWBD / CallHome) of eval2000 in
+# exp/<asr exp>/<decode>/eval2000/score_hub5/result.txt.
 set -euo pipefail
 
 train_set=train_40h
@@ -29,6 +30,12 @@ while [ $# -gt 0 ]; do
         --stage) stage=$2; shift 2 ;;
         --stop_stage) stop_stage=$2; shift 2 ;;
         --expdir) expdir=$2; shift 2 ;;
+        --help|-h)
+            sed -n '2,11p' "$0" | sed -e 's/^# \{0,1\}//'
+            echo "Own options: --train_set ${train_set} --stage ${stage} --stop_stage ${stop_stage} --expdir ${expdir}"
+            echo "  --swbd --ms98 --eval2000_speech --eval2000_text --dev_utts --subsets --letters (to local/data.sh)"
+            echo "asr.sh options:"
+            exec ./asr.sh --help ;;
         *) asr_opts+=("$1"); shift ;;
     esac
 done
@@ -52,8 +59,3 @@ done
     --valid_set "${valid_set}" \
     --test_sets "${test_sets}" \
     "${asr_opts[@]+"${asr_opts[@]}"}"
-
-if [ "${stage}" -le 13 ] && [ "${stop_stage}" -ge 13 ]; then
-    . ./path.sh
-    local/score.sh "${expdir}"/asr_*
-fi

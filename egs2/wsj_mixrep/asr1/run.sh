@@ -21,6 +21,11 @@ asr_opts=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --wsj0|--wsj1) local_data_opts+=" $1 $2"; shift 2 ;;
+        --help|-h)
+            sed -n '2,8p' "$0" | sed -e 's/^# \{0,1\}//'
+            echo "Own options: --wsj0 <LDC93S6B dir> --wsj1 <LDC94S13B dir> (to local/data.sh; default db.sh)"
+            echo "asr.sh options:"
+            exec ./asr.sh --help ;;
         *) asr_opts+=("$1"); shift ;;
     esac
 done

@@ -14,7 +14,7 @@ help_message="Usage: $0 [--scorer auto|sclite|python] [--data data/local/eval200
 [ $# -gt 0 ] || set -- exp/asr_*
 found=false
 for exp in "$@"; do
-    for dir in "${exp}"/decode_*/"${test_set}"; do
+    for dir in "${exp}"/*/"${test_set}"; do
         [ -f "${dir}/text" ] || continue
         found=true
         echo "${dir}:"

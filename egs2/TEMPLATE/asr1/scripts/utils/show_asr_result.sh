@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Print the WER table of every scored experiment under an exp dir (default exp)
-# and rewrite its summary: ./RESULTS.md for exp, <expdir>/RESULTS.md otherwise.
+# and rewrite its generated summary <expdir>/RESULTS.md (never a git-tracked
+# file: a recipe's own RESULTS.md holds reference numbers and is left alone).
 set -euo pipefail
 # Run from a recipe directory: its path.sh puts the project's python first.
 if [ -f ./path.sh ]; then
@@ -8,6 +9,4 @@ if [ -f ./path.sh ]; then
     . ./path.sh
 fi
 expdir=${1:-exp}
-results_md=RESULTS.md
-[ "${expdir}" = exp ] || results_md=${expdir}/RESULTS.md
-exec python -m espnet_mixrep.bin.recipe results --results_md "${results_md}" --exp_root "${expdir}"
+exec python -m espnet_mixrep.bin.recipe results --results_md "${expdir}/RESULTS.md" --exp_root "${expdir}"
