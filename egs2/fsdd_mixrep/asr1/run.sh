@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # FSDD connected digits, end to end: data, a SpecAugment baseline and MixRep
-# trained side by side, CTC-only and joint decoding of the validation set, the
-# seen-speaker test set (test_seen) and the unseen test speaker (test),
-# scoring, one RESULTS.md with a row per model, decoding and set, packed models.
+# trained side by side, CTC-only and joint decoding of the seen-speaker test
+# set (test_seen) and the unseen test speaker (test), scoring, one RESULTS.md
+# with a row per model, decoding and set, packed models.
 #
 #   ./run.sh                         # the main job (stages 1-14)
 #   ./run.sh --stage 11              # resume training after an interruption
@@ -16,7 +16,7 @@ stage=1
 stop_stage=14
 asr_configs="conf/train_asr_baseline.yaml conf/train_asr_mixrep.yaml"
 inference_configs="conf/decode_ctc.yaml conf/decode_joint.yaml"
-test_sets="valid test_seen test"   # decoded and scored (valid: the seen speakers' held-out takes)
+test_sets="test_seen test"   # decoded and scored; add valid (the seen speakers' held-out takes, the checkpoint selection set) with --test_sets "valid test_seen test"
 train_parallel=true     # train the configs at the same time (one CPU thread each)
 tag_suffix=""           # appended to each experiment name, e.g. _seed1
 expdir=exp
