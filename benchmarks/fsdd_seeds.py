@@ -10,7 +10,11 @@ benchmarks/fsdd_learning_curve.py.
 
     python benchmarks/fsdd_seeds.py                  # seeds 1-3 of baseline and MixRep
     python benchmarks/fsdd_seeds.py --seeds 1 --configs "conf/train_asr_baseline.yaml"
+    python benchmarks/fsdd_seeds.py --expdir exp --seeds 0 1 2   # after ./run.sh: its models are seed 0
     python benchmarks/fsdd_seeds.py --report_only --expdir exp --seeds 0   # the main job's own run (seed 0)
+
+Seed 0 is the configs' own seed: its experiments carry no suffix, as the main
+job's, so with --expdir exp they are the main job's models (not retrained).
 
 Runs are resumable: training resumes from checkpoints; a finished training
 reruns as a no-op (the same averaged model).
@@ -75,6 +79,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--configs", default=DEFAULT_CONFIGS, help="training configs (recipe-relative)")
     parser.add_argument("--expdir", default="exp_bench/seeds")
+    parser.add_argument("--test_sets", default="valid test_seen test", help="sets decoded and scored")
     parser.add_argument("--train_parallel", default="true", choices=["true", "false"])
     parser.add_argument("--report_only", action="store_true")
     args = parser.parse_args()
@@ -82,11 +87,12 @@ def main() -> None:
     configs = args.configs.split()
     start = time.time()
     if not args.report_only:
-        common = ["--expdir", args.expdir, "--asr_configs", args.configs]
+        common = ["--expdir", args.expdir, "--asr_configs", args.configs, "--test_sets", args.test_sets]
         run(["./run.sh", *common, "--stage", "1", "--stop_stage", "10"])
         for seed in args.seeds:
+            suffix = f"_seed{seed}" if seed else ""
             run(
-                ["./run.sh", *common, "--stage", "11", "--stop_stage", "13", "--tag_suffix", f"_seed{seed}",
+                ["./run.sh", *common, "--stage", "11", "--stop_stage", "13", "--tag_suffix", suffix,
                  "--asr_args", f"--seed {seed}", "--train_parallel", args.train_parallel]
             )
         print(f"\nbenchmark wall time: {time.time() - start:.0f} s", flush=True)
