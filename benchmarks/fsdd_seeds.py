@@ -34,7 +34,13 @@ from typing import Dict, List, Tuple
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import numpy as np  # noqa: E402
+from fsdd_learning_curve import utterance_scores  # noqa: E402
+
 from espnet_mixrep.recipes.scoring import wer_table  # noqa: E402
+from espnet_mixrep.stats import paired_bootstrap  # noqa: E402
 
 RECIPE = REPO / "egs2" / "fsdd_mixrep" / "asr1"
 DEFAULT_CONFIGS = "conf/train_asr_baseline.yaml conf/train_asr_mixrep.yaml"
@@ -63,15 +69,50 @@ def summarise(expdir: Path, configs: List[str], seeds: List[int]) -> List[Tuple[
     return [(name, dec, dset, wers) for (name, dec, dset), wers in sorted(found.items()) if name in names]
 
 
-def print_report(results: List[Tuple[str, str, str, Dict[int, float]]]) -> None:
-    print("\n|config|decoding|set|WER per seed|mean|std|")
-    print("|---|---|---|---|---|---|")
+def experiment_name(config: str, seed: int) -> str:
+    return f"asr_{config}_seed{seed}" if seed else f"asr_{config}"
+
+
+def change_vs_first(expdir: Path, names: List[str], name: str, decoding: str, dset: str, seeds: List[int]) -> str:
+    """The relative WER change of config `name` against the first config, with its 95%
+    paired-bootstrap interval over the seeds both have and the utterances of `dset`."""
+    if name == names[0]:
+        return ""
+    scores = {}
+    for config in (names[0], name):
+        for seed in seeds:
+            result = expdir / experiment_name(config, seed) / decoding / dset / "score_wer" / "result.txt"
+            if result.is_file():
+                scores[(config, seed)] = utterance_scores(result)
+    common = [s for s in seeds if (names[0], s) in scores and (name, s) in scores]
+    if not common:
+        return ""
+    utts = sorted(scores[(names[0], common[0])])
+    words = np.array([sum(scores[(names[0], common[0])][u][:3]) for u in utts], dtype=float)
+
+    def errors(config: str) -> np.ndarray:
+        return np.array([[sum(scores[(config, s)][u][1:]) for u in utts] for s in common], dtype=float)
+
+    cmp = paired_bootstrap(errors(names[0]), errors(name), words)
+    verdict = "cannot tell" if not cmp.distinguishable else ("fewer errors" if cmp.change < 0 else "more errors")
+    return f"{100 * cmp.change:+.1f}% [{100 * cmp.low:+.1f}, {100 * cmp.high:+.1f}] {verdict}"
+
+
+def print_report(results: List[Tuple[str, str, str, Dict[int, float]]], expdir: Path, configs: List[str]) -> None:
+    names = [Path(c).stem for c in configs]
+    print(f"\n|config|decoding|set|WER per seed|mean|std|change vs {names[0]} [95% CI]|")
+    print("|---|---|---|---|---|---|---|")
     for name, decoding, dset, per_seed in results:
-        wers = [per_seed[s] for s in sorted(per_seed)]
-        seeds_text = ", ".join(f"{per_seed[s]:.2f} ({s})" for s in sorted(per_seed))
+        seeds = sorted(per_seed)
+        wers = [per_seed[s] for s in seeds]
+        seeds_text = ", ".join(f"{per_seed[s]:.2f} ({s})" for s in seeds)
         std = f"{statistics.stdev(wers):.2f}" if len(wers) > 1 else "n/a"
-        print(f"|{name}|{decoding}|{dset}|{seeds_text}|{statistics.mean(wers):.2f}|{std}|")
-    print("\nWER in %, the seed in brackets; std = sample standard deviation over seeds.")
+        change = change_vs_first(expdir, names, name, decoding, dset, seeds)
+        print(f"|{name}|{decoding}|{dset}|{seeds_text}|{statistics.mean(wers):.2f}|{std}|{change}|")
+    print("\nWER in %, the seed in brackets; std = sample standard deviation over seeds. Change: relative")
+    print("WER change, pooled over the seeds both configs have, with the 95% percentile interval of")
+    print("10000 paired-bootstrap replicates resampling seeds and utterances together")
+    print("(espnet_mixrep.stats.paired_bootstrap); 'cannot tell' = the interval contains 0.")
 
 
 def main() -> None:
@@ -97,7 +138,7 @@ def main() -> None:
             )
         print(f"\nbenchmark wall time: {time.time() - start:.0f} s", flush=True)
     print(f"configs: {' '.join(configs)}; results under {RECIPE / args.expdir}")
-    print_report(summarise(RECIPE / args.expdir, configs, args.seeds))
+    print_report(summarise(RECIPE / args.expdir, configs, args.seeds), RECIPE / args.expdir, configs)
 
 
 if __name__ == "__main__":
