@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import List, Optional, Tuple
 
 import torch
@@ -72,6 +73,9 @@ class UtteranceEncoder(torch.nn.Module):
         self.selector = LayerSelector(num_extractor_layers, extractor_layer)
         self.ecapa = EcapaTdnnEncoder(input_size, model_scale=model_scale, ndim=channels, output_size=ecapa_output_size)
         self.pooling = ChnAttnStatPooling(ecapa_output_size)
+        # ESPnet 202506's pooling has no feat_lengths (its second argument is
+        # task_tokens, which it refuses) and pools over the padding too.
+        self._pooling_takes_lengths = "feat_lengths" in inspect.signature(self.pooling.forward).parameters
         self.projector = RawNet3Projector(self.pooling.output_size(), embedding_size)
         self._output_size = embedding_size
 
@@ -81,7 +85,8 @@ class UtteranceEncoder(torch.nn.Module):
     def forward_features(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, T, D) features of already selected layers -> (B, embedding_size)."""
         frames = self.ecapa(feats)  # (B, C, T): ESPnet's ECAPA returns channels first
-        return self.projector(self.pooling(frames, lengths))
+        pooled = self.pooling(frames, lengths) if self._pooling_takes_lengths else self.pooling(frames)
+        return self.projector(pooled)
 
     def forward(self, layers: List[torch.Tensor], lengths: torch.Tensor) -> torch.Tensor:
         return self.forward_features(self.selector(layers), lengths)
