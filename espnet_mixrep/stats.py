@@ -8,6 +8,10 @@ and, independently, utterances with replacement, and applies the same draw to
 both methods; the interval is the percentile interval of the replicates. It
 therefore covers both sources of noise: which seeds were run (training
 noise) and which utterances were tested (test-set noise).
+
+A quantity with one value per run (an MI estimate of a whole test set) has
+only the seeds to resample; ``paired_t_interval`` gives the Student-t
+interval of its mean paired difference instead.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 Change = Literal["relative", "difference"]
 
@@ -105,3 +110,33 @@ def paired_bootstrap(
     tail = 100.0 * (1.0 - level) / 2.0
     low, high = np.percentile(changes, [tail, 100.0 - tail])
     return Comparison(base_rate, new_rate, point, float(low), float(high), level, int(changes.size))
+
+
+@dataclass(frozen=True)
+class MeanDifference:
+    """Mean of ``new - base`` over paired runs, and its Student-t interval."""
+
+    mean: float
+    low: float
+    high: float
+    level: float
+    runs: int
+
+    @property
+    def distinguishable(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+def paired_t_interval(base: np.ndarray, new: np.ndarray, level: float = 0.95) -> MeanDifference:
+    """Student-t interval of the mean paired difference ``new - base`` (one value per seed each)."""
+    base, new = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
+    if base.ndim != 1 or base.shape != new.shape:
+        raise ValueError(f"paired_t_interval: expected two 1-d arrays of one length, got {base.shape} and {new.shape}")
+    if base.size < 2:
+        raise ValueError(f"paired_t_interval: needs at least 2 paired runs, got {base.size}")
+    if not 0 < level < 1:
+        raise ValueError(f"paired_t_interval: level={level} must be in (0, 1)")
+    diff = new - base
+    half = scipy_stats.t.ppf(0.5 + level / 2, df=diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size)
+    mean = float(diff.mean())
+    return MeanDifference(mean, mean - float(half), mean + float(half), level, int(diff.size))

@@ -20,7 +20,7 @@ import pytest
 import torch
 import yaml
 
-from espnet_mixrep.bin import l2d_extract, l2d_kmeans, l2d_probe, l2d_train
+from espnet_mixrep.bin import l2d_extract, l2d_kmeans, l2d_probe, l2d_speaker_ids, l2d_train
 from espnet_mixrep.recipes.fsdd_isolated import prepare_fsdd_isolated
 
 L2D_CONFIG = {
@@ -118,11 +118,25 @@ def test_learn2diss_pipeline_and_asr_frontend(fsdd_dir: Path, tmp_path: Path, ca
     assert f"resuming from {work}/exp/stage1/checkpoint.pth (epoch 1 done)" in capfd.readouterr().err
     stage1 = torch.load(work / "exp/stage1/checkpoint.pth", weights_only=False)["reporter"]["stats"]
     assert sorted(stage1) == [1, 2]
+    # the joint stage with q's inner steps, the refit monitor and the speaker adversary
+    l2d_speaker_ids.main(["--index_utt2spk", f"{work}/data/train/utt2spk",
+                          "--apply", f"{work}/data/train/utt2spk={work}/dump/train/speaker",
+                          "--apply", f"{work}/data/valid/utt2spk={work}/dump/valid/speaker"])
+    speaker_data = [f"--{split}_data_path_and_name_and_type={work}/dump/{split}/speaker,speaker,text_int"
+                    for split in ("train", "valid")]
     l2d_train.main(["--config", str(config), "--output_dir", f"{work}/exp/joint", "--model_conf", "stage=joint",
-                    "--model_conf", "mi_weight=0.1", "--init_param", f"{work}/exp/stage1/valid.loss.best.pth",
-                    *l2d_data_args(work), *shapes])
+                    "--model_conf", "mi_weight=0.1", "--model_conf", "q_steps=2", "--model_conf", "refit_interval=1",
+                    "--model_conf", "refit_steps=20", "--model_conf", "adversary_weight=1.0",
+                    "--model_conf", "num_speakers=2", "--init_param", f"{work}/exp/stage1/valid.loss.best.pth",
+                    *l2d_data_args(work), *speaker_data, *shapes])
     joint = work / "exp/joint"
-    assert yaml.safe_load((joint / "config.yaml").read_text())["model_conf"]["stage"] == "joint"
+    joint_conf = yaml.safe_load((joint / "config.yaml").read_text())
+    assert joint_conf["model_conf"]["stage"] == "joint" and joint_conf["model_conf"]["q_steps"] == 2
+    checkpoint = torch.load(joint / "checkpoint.pth", weights_only=False)
+    assert len(checkpoint["optimizers"]) == 2  # q's Adam state is saved for a resume
+    valid_stats = checkpoint["reporter"]["stats"][1]["valid"]
+    assert np.isfinite(valid_stats["club_mi_refit"]) and np.isfinite(valid_stats["club_mi_running"])
+    assert 0.0 <= valid_stats["adversary_acc"] <= 1.0
 
     for split in ("train", "test"):
         l2d_extract.main(["--config", str(joint / "config.yaml"), "--model", str(joint / "valid.loss.best.pth"),

@@ -157,3 +157,20 @@ def test_nt_xent_matches_direct_computation() -> None:
     assert nt_xent_loss(v1, v2, tau).item() == pytest.approx(total / n, rel=1e-5)
     aligned = nt_xent_loss(torch.eye(4), torch.eye(4), 0.1).item()
     assert aligned < 0.01
+
+
+def test_refit_keeps_the_q_with_the_best_held_out_likelihood() -> None:
+    # 200 correlated Gaussian pairs (d=5, rho=0.6): MI 1.12 nats, CLUB's limit 2.81.
+    from espnet_mixrep.learn2diss.losses import refit_club_estimate
+
+    generator = torch.Generator().manual_seed(1)
+    fit = correlated_gaussians(200, 5, 0.6, generator)
+    evaluation = correlated_gaussians(1000, 5, 0.6, generator)
+    mi, limit = gaussian_mi(5, 0.6), gaussian_club_limit(5, 0.6)
+    stopped = [refit_club_estimate(fit, evaluation, 64, steps=s) for s in (300, 4000)]
+    assert stopped[0] == stopped[1]  # later steps, past the best held-out likelihood, are not kept
+    assert mi < stopped[0] < limit
+    # Trained to the end on all pairs, q sharpens on them and CLUB overshoots even its limit.
+    assert refit_club_estimate(fit, evaluation, 64, steps=4000, held_out=0.0) > limit
+    with pytest.raises(ValueError, match="too few to hold out"):
+        refit_club_estimate((fit[0][:2], fit[1][:2]), evaluation, 8, held_out=0.2)

@@ -149,16 +149,16 @@ def test_frontend_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         Learn2DissFrontend(l2d_config=str(tmp_path / "nope.yaml"), l2d_model=str(tmp_path / "missing.pth"))
 
 
-def test_club_lr_scale_gives_q_its_own_learning_rate() -> None:
-    import argparse
-
+def test_task_gives_q_its_own_optimizer() -> None:
     from espnet_mixrep.learn2diss.task import Learn2DissTask
 
     model = tiny_model("joint")
-    args = argparse.Namespace(optim="adam", optim_conf={"lr": 0.002}, club_lr_scale=5.0, sharded_ddp=False,
-                              exclude_weight_decay=False)
-    (optim,) = Learn2DissTask.build_optimizers(args, model)
-    other, club = optim.param_groups
-    assert other["lr"] == 0.002 and club["lr"] == pytest.approx(0.01)
-    assert {id(p) for p in club["params"]} == {id(p) for p in model.club.parameters()}
-    assert len(other["params"]) + len(club["params"]) == len(list(model.parameters()))
+    args = Learn2DissTask.get_parser().parse_args(["--optim", "adam", "--optim_conf", "lr=0.002", "--optim2_conf", "lr=0.01"])
+    assert args.optim2 == "adam"  # not ESPnet's adadelta default
+    encoders, q = Learn2DissTask.build_optimizers(args, model)
+    assert encoders.param_groups[0]["lr"] == 0.002 and q.param_groups[0]["lr"] == 0.01
+    assert {id(p) for p in q.param_groups[0]["params"]} == {id(p) for p in model.club.parameters()}
+    assert len(encoders.param_groups[0]["params"]) + len(q.param_groups[0]["params"]) == len(list(model.parameters()))
+    args.optim2 = "nope"  # a config file is not checked against the choices
+    with pytest.raises(ValueError, match="--optim2: must be one of"):
+        Learn2DissTask.build_optimizers(args, model)

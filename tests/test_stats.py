@@ -1,11 +1,11 @@
-"""The paired bootstrap of the benchmarks on inputs whose answer is known."""
+"""The statistics of the benchmarks on inputs whose answer is known."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from espnet_mixrep.stats import paired_bootstrap, pooled_rate
+from espnet_mixrep.stats import paired_bootstrap, paired_t_interval, pooled_rate
 
 
 def test_pooled_rate_sums_over_seeds_and_utterances() -> None:
@@ -65,3 +65,19 @@ def test_bad_inputs_are_refused() -> None:
         paired_bootstrap(np.zeros((2, 3)), np.ones((2, 3)), counts=np.ones(3))
     with pytest.raises(ValueError, match="level"):
         paired_bootstrap(np.ones((2, 3)), np.ones((2, 3)), counts=np.ones(3), level=95)
+
+
+def test_paired_t_interval_on_known_differences() -> None:
+    # differences 1, 2, 3: mean 2, sample std 1, t(0.975, 2 df) = 4.302653
+    result = paired_t_interval(np.array([10.0, 10.0, 10.0]), np.array([11.0, 12.0, 13.0]))
+    half = 4.302653 / np.sqrt(3)
+    assert result.mean == pytest.approx(2.0)
+    assert (result.low, result.high) == pytest.approx((2.0 - half, 2.0 + half), rel=1e-6)
+    assert not result.distinguishable  # [-0.48, 4.48] holds 0
+    constant = paired_t_interval(np.array([1.0, 2.0]), np.array([0.5, 1.5]))
+    assert (constant.mean, constant.low, constant.high) == pytest.approx((-0.5, -0.5, -0.5))
+    assert constant.distinguishable
+    with pytest.raises(ValueError, match="at least 2 paired runs"):
+        paired_t_interval(np.array([1.0]), np.array([2.0]))
+    with pytest.raises(ValueError, match="one length"):
+        paired_t_interval(np.array([1.0, 2.0]), np.array([2.0]))

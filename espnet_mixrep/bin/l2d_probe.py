@@ -6,7 +6,8 @@ digit (text) and once with the speaker (utt2spk) as target. CLUB is reported
 twice: with the run's own q (as trained alongside the encoders) and with a q
 refitted to convergence on the frozen train-set pairs (a q that lagged behind
 the encoders during joint training can under-estimate; the refit cannot be
-fooled that way). Prints a markdown table and writes it, plus JSON, to --out_dir. Example::
+fooled that way). Prints a markdown table and writes it, plus JSON (with each
+probe's per-utterance correctness, for intervals over utterances), to --out_dir. Example::
 
     python -m espnet_mixrep.bin.l2d_probe --train_data data/train --test_data data/test \\
         --run no_mi=exp/l2d_nomi/emb --run mi=exp/l2d_joint/emb --out_dir exp/probe
@@ -26,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from espnet_mixrep.learn2diss.losses import CLUBEstimator
+from espnet_mixrep.learn2diss.losses import refit_club_estimate
 from espnet_mixrep.recipes.datadir import read_kaldi_map
 
 ENCODERS = ("frames", "utterance")
@@ -46,20 +47,18 @@ def load_set(emb_file: Path, data_dir: Path) -> Tuple[Dict[str, np.ndarray], Dic
     return {name: emb[name] for name in ENCODERS}, targets
 
 
-def probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray) -> float:
+def probe_correct(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray) -> np.ndarray:
+    """Whether a logistic-regression probe fitted on the train vectors gets each test item right."""
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     probe.fit(train_x, train_y)
-    return float((probe.predict(test_x) == test_y).mean())
+    return probe.predict(test_x) == test_y
 
 
 def refit_club(train_emb: Path, test_emb: Path, steps: int = 2000, seed: int = 0) -> float:
     """CLUB on the test pairs with a fresh q trained (full batch, Adam) on the train pairs."""
-    torch.manual_seed(seed)
     train, test = np.load(train_emb), np.load(test_emb)
-    x, y = torch.from_numpy(train["club_x"]), torch.from_numpy(train["club_y"])
-    club = CLUBEstimator(x.size(1), y.size(1), hidden_size=64).fit(lambda: (x, y), steps, lr=1e-3, weight_decay=1e-4)
-    with torch.no_grad():
-        return club.mi_upper_bound(torch.from_numpy(test["club_x"]), torch.from_numpy(test["club_y"]), sampled=False).item()
+    pairs = lambda d: (torch.from_numpy(d["club_x"]), torch.from_numpy(d["club_y"]))  # noqa: E731
+    return refit_club_estimate(pairs(train), pairs(test), hidden_size=64, steps=steps, seed=seed)
 
 
 def parse_run(spec: str) -> Tuple[str, Path]:
@@ -83,12 +82,16 @@ def main(cmd: Optional[List[str]] = None) -> None:
         test_x, test_y = load_set(emb_dir / "test.npz", args.test_data)
         row = {
             "run": name,
+            "utt_ids": [str(u) for u in np.load(emb_dir / "test.npz")["utt_ids"]],
+            "correct": {},
             "club_mi_test": float(np.load(emb_dir / "test.npz")["club_mi"]),
             "club_mi_test_refit_q": refit_club(emb_dir / "train.npz", emb_dir / "test.npz"),
         }
         for encoder in ENCODERS:
             for target in TARGETS:
-                row[f"{encoder}_{target}"] = probe_accuracy(train_x[encoder], train_y[target], test_x[encoder], test_y[target])
+                correct = probe_correct(train_x[encoder], train_y[target], test_x[encoder], test_y[target])
+                row[f"{encoder}_{target}"] = float(correct.mean())
+                row["correct"][f"{encoder}_{target}"] = correct.astype(int).tolist()
         results.append(row)
 
     lines = [

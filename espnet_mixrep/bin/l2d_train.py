@@ -17,14 +17,19 @@ from espnet_mixrep.registration import register_all
 
 register_all()  # at import: DDP workers spawned by ESPnet re-import this module
 
+from espnet_mixrep.learn2diss.monitor import Learn2DissTrainer  # noqa: E402
 from espnet_mixrep.learn2diss.task import Learn2DissTask  # noqa: E402
 from espnet_mixrep.recipes.training import ResumeSafeTrainer, run_training  # noqa: E402
 
 
-class GuardedLearn2DissTask(Learn2DissTask):
-    """Learn2DissTask with the resume-safe trainer (a module-level class: spawned workers unpickle it)."""
+class GuardedLearn2DissTrainer(ResumeSafeTrainer, Learn2DissTrainer):
+    """The resume-safe run around Learn2Diss's validation (CLUB refit monitor)."""
 
-    trainer = ResumeSafeTrainer
+
+class GuardedLearn2DissTask(Learn2DissTask):
+    """Learn2DissTask with the resume-safe trainer (module-level classes: spawned workers unpickle them)."""
+
+    trainer = GuardedLearn2DissTrainer
 
 
 def main(cmd: Optional[List[str]] = None) -> None:

@@ -8,28 +8,53 @@ One forward computes, depending on ``stage``:
   parameters are disjoint) while CLUB's q learns to follow them;
 * ``joint``: both losses + ``mi_weight`` * CLUB estimate.
 
-Gradient routing of CLUB in one optimiser step: q's loss -log q(y|x) is
-computed on *detached* x, y, so it reaches only q; the MI term is computed
-with q's parameters *detached* (functional call), so it reaches only the
-encoders. The summed loss therefore gives each parameter exactly the gradient
-of its own objective, as alternating updates would, without a second
-optimiser.
+Gradient routing of CLUB: q's loss -log q(y|x) is computed on *detached*
+x, y, so it reaches only q; the MI term is computed with q's parameters
+*detached* (functional call), so it reaches only the encoders. q has its own
+optimiser (the task's second one, ``optim2``). With ``q_steps: 0`` the summed
+loss gives each parameter exactly the gradient of its own objective and both
+optimisers take one step per batch. With ``q_steps: K`` q first takes K steps
+of its own on the batch's detached pairs, then the encoders take one step
+against the updated q, as the CLUB authors' code does: a q that lags one step
+behind is outrun by the encoders and its estimate falls without the
+information going away.
+
+``adversary_weight > 0`` adds the non-CLUB control: a speaker classifier on
+the time-averaged frame encoder (CLUB's x) behind a gradient-reversal layer,
+trained on the ``speaker`` ids of the data.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from contextlib import contextmanager, nullcontext
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 from espnet_mixrep.learn2diss.encoders import FrameEncoder, UtteranceEncoder
 from espnet_mixrep.learn2diss.extractors import AbsExtractor
-from espnet_mixrep.learn2diss.losses import CLUBEstimator, nt_xent_loss, pseudo_con_loss
+from espnet_mixrep.learn2diss.losses import CLUBEstimator, nt_xent_loss, pseudo_con_loss, reverse_gradient
+from espnet_mixrep.learn2diss.monitor import ClubMonitor, PairBatch
 
 STAGES = ("frame", "utterance", "separate", "joint")
+CLUB_BATCHNORM = ("running", "batch")
+
+
+@contextmanager
+def running_batch_norm(module: torch.nn.Module) -> Iterator[None]:
+    """Inside the block, ``module``'s BatchNorm layers normalise with their running statistics (as in eval)."""
+    layers = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training]
+    for layer in layers:
+        layer.eval()
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.train()
 
 
 class KMeansLabelMismatch(ValueError):
@@ -52,6 +77,15 @@ class Learn2DissModel(AbsESPnetModel):
         club_hidden_size: int = 128,
         mi_weight: float = 1e-3,
         club_weight: float = 1.0,
+        club_batchnorm: str = "running",
+        q_steps: int = 0,
+        refit_interval: int = 0,
+        refit_steps: int = 1000,
+        refit_lr: float = 1e-3,
+        on_negative_mi: str = "warn",
+        adversary_weight: float = 0.0,
+        num_speakers: int = 0,
+        adversary_hidden_size: int = 64,
     ) -> None:
         super().__init__()
         if stage not in STAGES:
@@ -71,6 +105,32 @@ class Learn2DissModel(AbsESPnetModel):
         self.min_crop_frames = min_crop_frames
         self.mi_weight = mi_weight
         self.club_weight = club_weight
+        if club_batchnorm not in CLUB_BATCHNORM:
+            raise ValueError(f"club_batchnorm must be one of {CLUB_BATCHNORM}, got '{club_batchnorm}'")
+        self.club_batchnorm = club_batchnorm
+        if q_steps < 0:
+            raise ValueError(f"q_steps must be >= 0, got {q_steps}")
+        self.q_steps = q_steps
+        self._q_optimizer: Optional[torch.optim.Optimizer] = None
+        self.club_monitor = (
+            ClubMonitor(refit_interval, club_hidden_size, refit_steps, refit_lr, on_negative=on_negative_mi)
+            if refit_interval
+            else None
+        )
+        self._collected_pairs: Optional[List[PairBatch]] = None
+        self.adversary_weight = adversary_weight
+        self.speaker_adversary: Optional[torch.nn.Module] = None
+        if adversary_weight < 0:
+            raise ValueError(f"adversary_weight must be >= 0, got {adversary_weight}")
+        if adversary_weight > 0:
+            if num_speakers < 2:
+                raise ValueError(f"adversary_weight > 0 needs num_speakers >= 2 (the speaker ids' range), got {num_speakers}")
+            self.speaker_adversary = torch.nn.Sequential(
+                torch.nn.Linear(self.frame_encoder.output_size(), adversary_hidden_size),
+                torch.nn.ReLU(),
+                torch.nn.Linear(adversary_hidden_size, num_speakers),
+            )
+        self.num_speakers = num_speakers
 
     # ---- representations used downstream ---------------------------------
     def extract(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[List[torch.Tensor], torch.Tensor]:
@@ -105,6 +165,58 @@ class Learn2DissModel(AbsESPnetModel):
         return x, y
 
     # ---- training ----------------------------------------------------------
+    def attach_q_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """The optimiser over ``self.club``'s parameters that ``q_steps`` uses (Learn2DissTask's second)."""
+        q_ids = {id(p) for p in self.club.parameters()}
+        if {id(p) for group in optimizer.param_groups for p in group["params"]} != q_ids:
+            raise ValueError("the q optimizer must hold exactly the CLUB estimator's parameters")
+        self._q_optimizer = optimizer
+
+    def _update_q(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """``q_steps`` maximum-likelihood steps of q on this batch's detached pairs."""
+        if self._q_optimizer is None:
+            raise RuntimeError("q_steps > 0 needs q's optimizer: build the model and optimizers with Learn2DissTask")
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        with torch.autocast(x.device.type, enabled=False):
+            x, y = x.detach().float(), y.detach().float()
+            for _ in range(self.q_steps):
+                self._q_optimizer.zero_grad(set_to_none=True)
+                (-self.club.log_likelihood(x, y)).backward()
+                if distributed:  # keep q the same on every process
+                    for p in self.club.parameters():
+                        if p.grad is not None:
+                            torch.distributed.all_reduce(p.grad)
+                            p.grad /= torch.distributed.get_world_size()
+                self._q_optimizer.step()
+        # No gradient is left on q, so the trainer's step of this optimiser does nothing.
+        self._q_optimizer.zero_grad(set_to_none=True)
+
+    def start_collecting_pairs(self) -> None:
+        """Keep CLUB's (x, y) of the following evaluation forwards (for the refit monitor)."""
+        self._collected_pairs = []
+
+    def stop_collecting_pairs(self) -> List[PairBatch]:
+        batches, self._collected_pairs = self._collected_pairs or [], None
+        return batches
+
+    def _speaker_adversary_loss(
+        self, x: torch.Tensor, speaker: Optional[torch.Tensor]
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        if speaker is None:
+            raise ValueError(
+                "adversary_weight > 0 needs 'speaker' ids in the data (text_int, one id per utterance, "
+                "written by espnet_mixrep.bin.l2d_speaker_ids)"
+            )
+        speaker = speaker[:, 0].to(x.device)
+        bad = (speaker < 0) | (speaker >= self.num_speakers)
+        if bad.any():
+            raise ValueError(
+                f"speaker id {int(speaker[bad][0])} is outside [0, {self.num_speakers}) (num_speakers); "
+                "the ids must come from the same speaker list as the training set's"
+            )
+        logits = self.speaker_adversary(reverse_gradient(x, self.adversary_weight))
+        return F.cross_entropy(logits, speaker), (logits.argmax(-1) == speaker).float().mean()
+
     def _random_crops(self, feats: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         crops, crop_lengths = [], []
         low, high = self.crop_ratio
@@ -134,6 +246,8 @@ class Learn2DissModel(AbsESPnetModel):
         speech_lengths: torch.Tensor,
         kmeans: Optional[torch.Tensor] = None,
         kmeans_lengths: Optional[torch.Tensor] = None,
+        speaker: Optional[torch.Tensor] = None,
+        utt_id: Optional[Sequence[str]] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, Optional[torch.Tensor]], torch.Tensor]:
         layers, lengths = self.extract(speech, speech_lengths)
@@ -166,15 +280,33 @@ class Learn2DissModel(AbsESPnetModel):
             stats["loss_ntxent"] = loss_nt.detach()
 
         if use_frame and use_utterance:
-            x, y = self.club_pair(frames, frame_lengths, self.utterance_encoder.forward_features(selected, lengths))
-            loss_q = -self.club.log_likelihood(x.detach(), y.detach())
+            with running_batch_norm(self.utterance_encoder) if self.club_batchnorm == "running" else nullcontext():
+                embedding = self.utterance_encoder.forward_features(selected, lengths)
+            x, y = self.club_pair(frames, frame_lengths, embedding)
+            if self.q_steps > 0:
+                if self.training:
+                    self._update_q(x, y)
+                with torch.no_grad():
+                    loss_q = -self.club.log_likelihood(x.detach(), y.detach())
+            else:
+                loss_q = -self.club.log_likelihood(x.detach(), y.detach())
+                loss = loss + self.club_weight * loss_q
             # Validation uses all B^2 pairs for a steadier estimate.
             mi = self.club.mi_upper_bound(x, y, sampled=self.training, frozen_q=True)
-            loss = loss + self.club_weight * loss_q
             if self.stage == "joint":
                 loss = loss + self.mi_weight * mi
             stats["club_mi"] = mi.detach()
             stats["club_nll"] = loss_q.detach()
+            if self._collected_pairs is not None and not self.training:
+                if utt_id is None:
+                    raise ValueError("the CLUB refit monitor needs the batch's utt_id (ESPnet's trainer passes it)")
+                self._collected_pairs.append((list(utt_id), x.detach(), y.detach()))
+
+        if self.speaker_adversary is not None and use_frame:
+            loss_adv, adv_acc = self._speaker_adversary_loss(self.pool_frames(frames, frame_lengths), speaker)
+            loss = loss + loss_adv
+            stats["loss_adversary"] = loss_adv.detach()
+            stats["adversary_acc"] = adv_acc.detach()
 
         stats["loss"] = loss.detach()
         loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)

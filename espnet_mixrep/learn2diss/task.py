@@ -2,7 +2,14 @@
 
 Data: ``speech`` (wav.scp, type sound) and, for stages that train the frame
 encoder, ``kmeans`` (per-frame cluster ids, type text_int, written by
-``espnet_mixrep.bin.l2d_kmeans``).
+``espnet_mixrep.bin.l2d_kmeans``); for the adversarial speaker control,
+``speaker`` (one id per utterance, type text_int, written by
+``espnet_mixrep.bin.l2d_speaker_ids``).
+
+Two optimisers, ESPnet's way (``num_optimizers = 2``): ``--optim``/``--optim_conf``
+(and ``--scheduler``) train the encoders, ``--optim2``/``--optim2_conf``
+(``--scheduler2``) train CLUB's q; ``--optim2`` defaults to adam. Both are
+saved in the checkpoint, so a resumed run continues q's Adam state too.
 """
 
 from __future__ import annotations
@@ -17,12 +24,12 @@ from espnet2.torch_utils.initialize import initialize
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
-from espnet2.train.trainer import Trainer
 from espnet2.utils.types import str_or_none
 from typeguard import typechecked
 
 from espnet_mixrep.learn2diss.extractors import EXTRACTORS, AbsExtractor
 from espnet_mixrep.learn2diss.model import Learn2DissModel
+from espnet_mixrep.learn2diss.monitor import Learn2DissTrainer
 
 extractor_choices = ClassChoices("extractor", classes=dict(EXTRACTORS), type_check=AbsExtractor, default="logmel")
 model_choices = ClassChoices(
@@ -31,9 +38,9 @@ model_choices = ClassChoices(
 
 
 class Learn2DissTask(AbsTask):
-    num_optimizers: int = 1
+    num_optimizers: int = 2  # the encoders', and CLUB's q's
     class_choices_list = [extractor_choices, model_choices]
-    trainer = Trainer
+    trainer = Learn2DissTrainer
 
     @classmethod
     def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -45,15 +52,15 @@ class Learn2DissTask(AbsTask):
             choices=["chainer", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", None],
             help="The initialization method",
         )
-        group.add_argument(
-            "--club_lr_scale",
-            type=float,
-            default=1.0,
-            help="learning rate of CLUB's q relative to the encoders' (a q that lags behind the "
-            "encoders under-estimates the MI they are pushed to minimise)",
-        )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
+
+    @classmethod
+    def get_parser(cls) -> argparse.ArgumentParser:
+        parser = super().get_parser()
+        # ESPnet's default for every optimiser is adadelta; q is an MLP fitted by maximum likelihood.
+        parser.set_defaults(optim2="adam")
+        return parser
 
     @classmethod
     @typechecked
@@ -76,24 +83,27 @@ class Learn2DissTask(AbsTask):
 
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
-        return ("kmeans",)
+        return ("kmeans", "speaker")
 
     @classmethod
     def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module) -> List[torch.optim.Optimizer]:
-        scale = getattr(args, "club_lr_scale", 1.0)
-        if scale == 1.0 or not isinstance(model, Learn2DissModel):
-            return super().build_optimizers(args, model)
         if args.sharded_ddp or args.exclude_weight_decay:
-            raise ValueError("--club_lr_scale cannot be combined with --sharded_ddp or --exclude_weight_decay")
-        optim_class = optim_classes.get(args.optim)
-        if optim_class is None:
-            raise ValueError(f"must be one of {list(optim_classes)}: {args.optim}")
-        club_params = list(model.club.parameters())
-        club_ids = {id(p) for p in club_params}
-        other_params = [p for p in model.parameters() if id(p) not in club_ids]
-        base_lr = args.optim_conf.get("lr", optim_class([torch.nn.Parameter(torch.zeros(1))]).defaults["lr"])
-        groups = [{"params": other_params}, {"params": club_params, "lr": base_lr * scale}]
-        return [optim_class(groups, **args.optim_conf)]
+            raise ValueError("Learn2DissTask supports neither --sharded_ddp nor --exclude_weight_decay")
+        if not isinstance(model, Learn2DissModel):
+            raise TypeError(f"Learn2DissTask trains a Learn2DissModel, got {type(model).__name__}")
+        q_ids = {id(p) for p in model.club.parameters()}
+        groups = (
+            ("--optim", args.optim, args.optim_conf, [p for p in model.parameters() if id(p) not in q_ids]),
+            ("--optim2", args.optim2, args.optim2_conf, list(model.club.parameters())),
+        )
+        optimizers = []
+        for option, name, conf, params in groups:
+            optim_class = optim_classes.get(name)
+            if optim_class is None:
+                raise ValueError(f"{option}: must be one of {list(optim_classes)}, got '{name}'")
+            optimizers.append(optim_class(params, **conf))
+        model.attach_q_optimizer(optimizers[1])
+        return optimizers
 
     @classmethod
     @typechecked

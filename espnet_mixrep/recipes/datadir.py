@@ -117,6 +117,34 @@ def write_kaldi_map(path: PathLike, entries: Dict[str, str]) -> None:
             f.write(f"{key} {entries[key]}\n")
 
 
+def speaker_index(utt2spk: PathLike) -> Dict[str, int]:
+    """Speaker -> integer id, numbered in sorted order of the speakers of this utt2spk."""
+    speakers = sorted(set(read_kaldi_map(utt2spk).values()))
+    if not speakers:
+        raise DataDirError(f"{utt2spk}: no utterances")
+    return {speaker: i for i, speaker in enumerate(speakers)}
+
+
+def write_speaker_ids(utt2spk: PathLike, index: Dict[str, int], out: PathLike) -> int:
+    """Write ``utt id`` lines (ESPnet's text_int) for every utterance of utt2spk; returns their number.
+
+    A speaker missing from ``index`` (not in the set it was built from) is an
+    error: an id the classifier never saw would silently pass for another speaker.
+    """
+    utt2spk = Path(utt2spk)
+    entries = read_kaldi_map(utt2spk)
+    unknown = sorted({spk for spk in entries.values() if spk not in index})
+    if unknown:
+        raise DataDirError(
+            f"{utt2spk}: speaker(s) {', '.join(unknown[:5])} are not in the speaker list ({len(index)} speakers: "
+            f"{', '.join(sorted(index)[:5])}...); speaker ids are numbered on the training set"
+        )
+    with atomic_file(out) as f:
+        for utt in sorted(entries):
+            f.write(f"{utt} {index[entries[utt]]}\n")
+    return len(entries)
+
+
 def write_data_dir(data_dir: PathLike, utterances: Iterable[Utterance]) -> None:
     """Write a complete data directory, replacing any previous one atomically.
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Learn2Diss on FSDD (isolated digits, 4 speakers, 8 kHz): k-means labels,
 # stage-1 training (each encoder alone), joint training with and without the
-# CLUB MI term, linear probes for digit (content) and speaker, and an ASR
-# model that uses a trained checkpoint as its `learn2diss` frontend.
+# CLUB MI term, the adversarial speaker control (gradient reversal), linear
+# probes for digit (content) and speaker, and an ASR model that uses a trained
+# checkpoint as its `learn2diss` frontend.
 #
 #   ./run.sh [--stage N] [--stop_stage N] [--fsdd_dir DIR] [--mi_weights "0.001 0.1"] ...
 #   ./run.sh --stage 4               # resume the trainings after an interruption
 #
-# Stages: 1 data, 2 k-means labels, 3 collect stats (shape files), 4 stage-1
-# training, 5 joint training (one run per mi_weight; 0 = no MI term),
+# Stages: 1 data, 2 k-means labels and speaker ids, 3 collect stats (shape
+# files), 4 stage-1 training, 5 joint training (one run per mi_weight, 0 = no
+# MI term, and one per adversary_weight: the speaker adversary, no MI term),
 # 6 embeddings (l2d_extract), 7 probe table, 8-10 ASR with the learn2diss
 # frontend (stock espnet2.bin.asr_train collect stats, our guarded
 # espnet_mixrep.bin.asr_train, stock asr_inference; decode + WER).
@@ -24,17 +26,20 @@ stage1_config=conf/train_stage1.yaml
 joint_config=conf/train_joint.yaml
 stage1_epochs=6
 joint_epochs=6
-mi_weights="0 0.001 0.1"     # 0 is the matched run without the MI term
+mi_weights="0 0.1 1"         # 0 is the matched run without the MI term
+adversary_weights="1"        # gradient-reversal speaker adversary runs (the non-CLUB control); "" for none
+seed=0
+expdir=exp
 asr_config=conf/train_asr_learn2diss.yaml
 asr_l2d_run=mi0.1            # which Learn2Diss run feeds the ASR frontend
 inference_config=conf/decode_asr.yaml
 retrain=false
 
-options="stage stop_stage fsdd_dir n_clusters stage1_config joint_config stage1_epochs joint_epochs mi_weights asr_config asr_l2d_run inference_config"
+options="stage stop_stage fsdd_dir n_clusters stage1_config joint_config stage1_epochs joint_epochs mi_weights adversary_weights seed expdir asr_config asr_l2d_run inference_config retrain"
 while [ $# -gt 0 ]; do
     case "$1" in
         --help|-h)
-            sed -n '2,13p' "$0" | sed -e 's/^# \{0,1\}//'
+            sed -n '2,18p' "$0" | sed -e 's/^# \{0,1\}//'
             echo "Options (with their defaults):"
             for name in ${options}; do echo "  --${name} \"${!name}\""; done
             exit 0 ;;
@@ -55,9 +60,10 @@ check_stage_range "${stage}" "${stop_stage}" 1 10
 
 log() { echo "$(date -u '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[0]##*/}:${BASH_LINENO[0]}) $*"; }
 
-data_opts() {  # $1 = train|valid prefix, $2 = set name, $3 = with k-means labels (true/false)
+data_opts() {  # $1 = train|valid prefix, $2 = set name
     echo "--$1_data_path_and_name_and_type data/$2/wav.scp,speech,sound"
-    if [ "$3" = true ]; then echo "--$1_data_path_and_name_and_type dump/$2/kmeans,kmeans,text_int"; fi
+    echo "--$1_data_path_and_name_and_type dump/$2/kmeans,kmeans,text_int"
+    echo "--$1_data_path_and_name_and_type dump/$2/speaker,speaker,text_int"
 }
 run_logged() {  # $1 = log file (appended to); the rest is the command. Like asr.sh: the full log goes to a file.
     local logfile=$1; shift
@@ -71,12 +77,13 @@ run_logged() {  # $1 = log file (appended to); the rest is the command. Like asr
     fi
 }
 
-l2d_data="$(data_opts train train true) $(data_opts valid valid true)"
-l2d_shapes="--train_shape_file exp/l2d_stats/train/speech_shape --valid_shape_file exp/l2d_stats/valid/speech_shape --fold_length 8000"
-resume_opts="--resume true --retrain ${retrain}"
+l2d_data="$(data_opts train train) $(data_opts valid valid)"
+l2d_shapes="--train_shape_file ${expdir}/l2d_stats/train/speech_shape --valid_shape_file ${expdir}/l2d_stats/valid/speech_shape --fold_length 8000"
+resume_opts="--resume true --retrain ${retrain} --seed ${seed}"
 
 runs="stage1"
 for w in ${mi_weights}; do runs="${runs} mi${w}"; done
+for w in ${adversary_weights}; do runs="${runs} adv${w}"; done
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     log "Stage 1: data preparation"
@@ -84,41 +91,49 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
 fi
 
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
-    log "Stage 2: k-means (${n_clusters} clusters) on the extractor's frames -> dump/*/kmeans"
+    log "Stage 2: k-means (${n_clusters} clusters) on the extractor's frames -> dump/*/kmeans; speaker ids -> dump/*/speaker"
     python -m espnet_mixrep.bin.l2d_kmeans --config "${stage1_config}" --n_clusters "${n_clusters}" \
         --fit_scp data/train/wav.scp --model_out exp/kmeans/kmeans.pkl \
         --apply data/train/wav.scp=dump/train/kmeans --apply data/valid/wav.scp=dump/valid/kmeans
+    python -m espnet_mixrep.bin.l2d_speaker_ids --index_utt2spk data/train/utt2spk \
+        --apply data/train/utt2spk=dump/train/speaker --apply data/valid/utt2spk=dump/valid/speaker
 fi
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     log "Stage 3: collect stats (shape files)"
-    run_logged exp/l2d_stats/stats.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --collect_stats true \
-        --output_dir exp/l2d_stats ${l2d_data} --batch_type unsorted \
+    run_logged ${expdir}/l2d_stats/stats.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --collect_stats true \
+        --output_dir ${expdir}/l2d_stats ${l2d_data} --batch_type unsorted \
         --train_shape_file data/train/wav.scp --valid_shape_file data/valid/wav.scp
 fi
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
-    log "Stage 4: stage-1 training (encoders alone, ${stage1_epochs} epochs) -> exp/l2d_stage1"
-    run_logged exp/l2d_stage1/train.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --max_epoch "${stage1_epochs}" \
-        --output_dir exp/l2d_stage1 ${l2d_data} ${l2d_shapes} ${resume_opts}
+    log "Stage 4: stage-1 training (encoders alone, ${stage1_epochs} epochs) -> ${expdir}/l2d_stage1"
+    run_logged ${expdir}/l2d_stage1/train.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --max_epoch "${stage1_epochs}" \
+        --output_dir ${expdir}/l2d_stage1 ${l2d_data} ${l2d_shapes} ${resume_opts}
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
-    for w in ${mi_weights}; do
-        log "Stage 5: joint training from stage 1, mi_weight=${w} (${joint_epochs} epochs) -> exp/l2d_mi${w}"
-        run_logged "exp/l2d_mi${w}/train.log" python -m espnet_mixrep.bin.l2d_train --config "${joint_config}" --max_epoch "${joint_epochs}" \
-            --model_conf mi_weight="${w}" --init_param exp/l2d_stage1/valid.loss.best.pth \
-            --output_dir "exp/l2d_mi${w}" ${l2d_data} ${l2d_shapes} ${resume_opts}
+    joint_run() {  # $1 = run name; the rest = --model_conf overrides
+        local name=$1; shift
+        log "Stage 5: joint training from stage 1, $* (${joint_epochs} epochs) -> ${expdir}/l2d_${name}"
+        run_logged "${expdir}/l2d_${name}/train.log" python -m espnet_mixrep.bin.l2d_train --config "${joint_config}" \
+            --max_epoch "${joint_epochs}" "$@" --init_param ${expdir}/l2d_stage1/valid.loss.best.pth \
+            --output_dir "${expdir}/l2d_${name}" ${l2d_data} ${l2d_shapes} ${resume_opts}
+    }
+    for w in ${mi_weights}; do joint_run "mi${w}" --model_conf mi_weight="${w}"; done
+    num_speakers=$(cut -d' ' -f2 data/train/utt2spk | sort -u | wc -l)
+    for w in ${adversary_weights}; do
+        joint_run "adv${w}" --model_conf mi_weight=0 --model_conf adversary_weight="${w}" --model_conf num_speakers="${num_speakers}"
     done
 fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     for run in ${runs}; do
         for set in train test; do
-            log "Stage 6: embeddings of ${set} from exp/l2d_${run}"
-            python -m espnet_mixrep.bin.l2d_extract --config "exp/l2d_${run}/config.yaml" \
-                --model "exp/l2d_${run}/valid.loss.best.pth" --wav_scp "data/${set}/wav.scp" \
-                --out "exp/l2d_${run}/emb/${set}.npz"
+            log "Stage 6: embeddings of ${set} from ${expdir}/l2d_${run}"
+            python -m espnet_mixrep.bin.l2d_extract --config "${expdir}/l2d_${run}/config.yaml" \
+                --model "${expdir}/l2d_${run}/valid.loss.best.pth" --wav_scp "data/${set}/wav.scp" \
+                --out "${expdir}/l2d_${run}/emb/${set}.npz"
         done
     done
 fi
@@ -126,20 +141,20 @@ fi
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     log "Stage 7: linear probes (train -> test)"
     run_opts=""
-    for run in ${runs}; do run_opts="${run_opts} --run ${run}=exp/l2d_${run}/emb"; done
-    python -m espnet_mixrep.bin.l2d_probe --train_data data/train --test_data data/test ${run_opts} --out_dir exp/probe
+    for run in ${runs}; do run_opts="${run_opts} --run ${run}=${expdir}/l2d_${run}/emb"; done
+    python -m espnet_mixrep.bin.l2d_probe --train_data data/train --test_data data/test ${run_opts} --out_dir ${expdir}/probe
 fi
 
-asr_exp=exp/asr_learn2diss
+asr_exp=${expdir}/asr_learn2diss
 if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
-    log "Stage 8: ASR token list (char) and collect stats with frontend learn2diss (exp/l2d_${asr_l2d_run})"
+    log "Stage 8: ASR token list (char) and collect stats with frontend learn2diss (${expdir}/l2d_${asr_l2d_run})"
     python -m espnet2.bin.tokenize_text --token_type char --input data/train/text --field 2- \
         --output dump/token_list/char/tokens.txt --write_vocabulary true \
         --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
-    run_logged exp/asr_stats/stats.log python -m espnet2.bin.asr_train --config "${asr_config}" --collect_stats true \
-        --frontend_conf l2d_config="exp/l2d_${asr_l2d_run}/config.yaml" \
-        --frontend_conf l2d_model="exp/l2d_${asr_l2d_run}/valid.loss.best.pth" \
-        --token_type char --token_list dump/token_list/char/tokens.txt --output_dir exp/asr_stats \
+    run_logged ${expdir}/asr_stats/stats.log python -m espnet2.bin.asr_train --config "${asr_config}" --collect_stats true \
+        --frontend_conf l2d_config="${expdir}/l2d_${asr_l2d_run}/config.yaml" \
+        --frontend_conf l2d_model="${expdir}/l2d_${asr_l2d_run}/valid.loss.best.pth" \
+        --token_type char --token_list dump/token_list/char/tokens.txt --output_dir ${expdir}/asr_stats \
         --train_data_path_and_name_and_type data/train/wav.scp,speech,sound \
         --train_data_path_and_name_and_type data/train/text,text,text \
         --valid_data_path_and_name_and_type data/valid/wav.scp,speech,sound \
@@ -150,16 +165,16 @@ fi
 if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
     log "Stage 9: ASR training -> ${asr_exp}"
     run_logged "${asr_exp}/train.log" python -m espnet_mixrep.bin.asr_train --config "${asr_config}" ${resume_opts} \
-        --frontend_conf l2d_config="exp/l2d_${asr_l2d_run}/config.yaml" \
-        --frontend_conf l2d_model="exp/l2d_${asr_l2d_run}/valid.loss.best.pth" \
+        --frontend_conf l2d_config="${expdir}/l2d_${asr_l2d_run}/config.yaml" \
+        --frontend_conf l2d_model="${expdir}/l2d_${asr_l2d_run}/valid.loss.best.pth" \
         --token_type char --token_list dump/token_list/char/tokens.txt --output_dir "${asr_exp}" \
-        --normalize global_mvn --normalize_conf stats_file=exp/asr_stats/train/feats_stats.npz \
+        --normalize global_mvn --normalize_conf stats_file=${expdir}/asr_stats/train/feats_stats.npz \
         --train_data_path_and_name_and_type data/train/wav.scp,speech,sound \
         --train_data_path_and_name_and_type data/train/text,text,text \
         --valid_data_path_and_name_and_type data/valid/wav.scp,speech,sound \
         --valid_data_path_and_name_and_type data/valid/text,text,text \
-        --train_shape_file exp/asr_stats/train/speech_shape --train_shape_file exp/asr_stats/train/text_shape \
-        --valid_shape_file exp/asr_stats/valid/speech_shape --valid_shape_file exp/asr_stats/valid/text_shape \
+        --train_shape_file ${expdir}/asr_stats/train/speech_shape --train_shape_file ${expdir}/asr_stats/train/text_shape \
+        --valid_shape_file ${expdir}/asr_stats/valid/speech_shape --valid_shape_file ${expdir}/asr_stats/valid/text_shape \
         --fold_length 8000 --fold_length 150
 fi
 
