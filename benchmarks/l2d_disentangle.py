@@ -9,6 +9,9 @@ embeddings, probes). Reports, per run, mean +- std over the seeds of:
 - CLUB with the run's q and with a fresh q refitted on the frozen train
   pairs (nats, test pairs), and the training-time monitor's last refit
   estimate on the validation set;
+the speaker adversary's own validation accuracy at the last epoch; and how
+much speaker and digit the frame encoder's own target holds (a linear probe
+on each utterance's k-means label histogram, train -> valid);
 and each run's difference from mi0 (the matched run without the MI term)
 with 95% intervals: a paired bootstrap over seeds and test utterances for
 the accuracies, a Student-t interval over seeds for the CLUB estimates (one
@@ -43,6 +46,7 @@ from espnet_mixrep.stats import paired_bootstrap, paired_t_interval  # noqa: E40
 RECIPE = REPO / "egs2" / "fsdd_learn2diss" / "ssl1"
 PROBES = ("frames_speaker", "frames_digit", "utterance_speaker", "utterance_digit")
 ESTIMATES = ("club_mi_test", "club_mi_test_refit_q", "monitor_refit")
+TRAINING = ("adversary_acc",)
 LABELS = {
     "frames_speaker": "frame enc: speaker",
     "frames_digit": "frame enc: digit",
@@ -51,6 +55,7 @@ LABELS = {
     "club_mi_test": "CLUB (run's q)",
     "club_mi_test_refit_q": "CLUB (refit q)",
     "monitor_refit": "monitor refit (valid, last epoch)",
+    "adversary_acc": "adversary's own acc (valid, last epoch)",
 }
 
 
@@ -62,10 +67,37 @@ def run(cmd: List[str], log: Path) -> None:
             raise RuntimeError(f"failed: {' '.join(cmd)} (see {log})")
 
 
-def last_monitor_refit(train_log: Path) -> float:
-    """The monitor's club_mi_refit of the last validation in an l2d_train log (nan if none)."""
-    found = re.findall(r"\[valid\].*?club_mi_refit=([-0-9.e+]+)", train_log.read_text(encoding="utf-8")) if train_log.is_file() else []
+def last_valid_stat(train_log: Path, name: str) -> float:
+    """A statistic of the last validation in an l2d_train log (nan if it is not there)."""
+    text = train_log.read_text(encoding="utf-8") if train_log.is_file() else ""
+    found = re.findall(rf"\[valid\].*?\b{name}=([-0-9.e+]+)", text)
     return float(found[-1]) if found else float("nan")
+
+
+def kmeans_label_probe(recipe: Path) -> Dict[str, float]:
+    """Speaker and digit accuracy of a logistic regression on each utterance's k-means label
+    histogram, fitted on train and scored on valid: what the pseudo-con target itself carries."""
+    from sklearn.linear_model import LogisticRegression
+
+    from espnet_mixrep.recipes.datadir import read_kaldi_map
+
+    def load(split: str):
+        labels = {u: np.array(v.split(), dtype=int) for u, v in read_kaldi_map(recipe / "dump" / split / "kmeans").items()}
+        return labels, read_kaldi_map(recipe / "data" / split / "utt2spk"), read_kaldi_map(recipe / "data" / split / "text")
+
+    train, valid = load("train"), load("valid")
+    n_clusters = 1 + max(int(v.max()) for part in (train, valid) for v in part[0].values())
+
+    def histograms(part):
+        ids = sorted(part[0])
+        return ids, np.stack([np.bincount(part[0][u], minlength=n_clusters) / len(part[0][u]) for u in ids])
+
+    (train_ids, train_x), (valid_ids, valid_x) = histograms(train), histograms(valid)
+    result = {}
+    for target, column in (("speaker", 1), ("digit", 2)):
+        probe = LogisticRegression(max_iter=3000).fit(train_x, [train[column][u] for u in train_ids])
+        result[target] = float(np.mean(probe.predict(valid_x) == np.array([valid[column][u] for u in valid_ids])))
+    return result
 
 
 def load_seed(expdir: Path) -> Optional[Dict[str, dict]]:
@@ -74,16 +106,21 @@ def load_seed(expdir: Path) -> Optional[Dict[str, dict]]:
         return None
     rows = {}
     for row in json.loads(probe.read_text(encoding="utf-8")):
-        row["monitor_refit"] = last_monitor_refit(expdir / f"l2d_{row['run']}" / "train.log")
+        train_log = expdir / f"l2d_{row['run']}" / "train.log"
+        row["monitor_refit"] = last_valid_stat(train_log, "club_mi_refit")
+        row["adversary_acc"] = last_valid_stat(train_log, "adversary_acc")
         rows[row["run"]] = row
     return rows
 
 
 def mean_std(values: List[float]) -> str:
+    if all(np.isnan(values)):
+        return "-"
     return f"{np.mean(values):.3f} +- {np.std(values, ddof=1):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
 
 
 def interval(low: float, high: float, mean: float) -> str:
+    low, high, mean = low + 0.0, high + 0.0, mean + 0.0  # no "-0.000"
     return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}] {'yes' if low > 0 or high < 0 else 'no'}"
 
 
@@ -91,12 +128,13 @@ def report(results: Dict[int, Dict[str, dict]], base: str = "mi0") -> str:
     seeds = sorted(results)
     runs = [r for r in results[seeds[0]] if all(r in results[s] for s in seeds)]
     lines = [f"Seeds: {' '.join(map(str, seeds))}. Mean +- sample std over seeds.", ""]
-    cols = PROBES + ESTIMATES
+    cols = PROBES + ESTIMATES + TRAINING
     lines += ["| run | " + " | ".join(LABELS[c] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for r in runs:
         lines.append(f"| {r} | " + " | ".join(mean_std([results[s][r][c] for s in seeds]) for c in cols) + " |")
     if base not in runs or len(seeds) < 2:
         return "\n".join(lines)
+    cols = PROBES + ESTIMATES
     lines += ["", f"Difference from {base}, 95% interval, excludes 0?", ""]
     lines += ["| run | " + " | ".join(LABELS[c] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for r in runs:
@@ -144,7 +182,12 @@ def main() -> None:
     results = {s: r for s in args.seeds if (r := load_seed(RECIPE / args.expdir / f"seed{s}")) is not None}
     if not results:
         sys.exit(f"no finished seed under {RECIPE / args.expdir}")
-    text = report(results)
+    kmeans = kmeans_label_probe(RECIPE)
+    text = report(results) + (
+        f"\n\nThe frame encoder's own target: a linear probe on each utterance's k-means label histogram "
+        f"(train -> valid) gets speaker {kmeans['speaker']:.3f}, digit {kmeans['digit']:.3f} "
+        "(chance 0.25 / 0.10)."
+    )
     print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

@@ -170,7 +170,28 @@ def test_refit_keeps_the_q_with_the_best_held_out_likelihood() -> None:
     stopped = [refit_club_estimate(fit, evaluation, 64, steps=s) for s in (300, 4000)]
     assert stopped[0] == stopped[1]  # later steps, past the best held-out likelihood, are not kept
     assert mi < stopped[0] < limit
-    # Trained to the end on all pairs, q sharpens on them and CLUB overshoots even its limit.
-    assert refit_club_estimate(fit, evaluation, 64, steps=4000, held_out=0.0) > limit
+    # A ReLU q trained to the end on all pairs sharpens on them and overshoots even CLUB's limit.
+    assert refit_club_estimate(fit, evaluation, 64, steps=4000, held_out=0.0, activation="relu", normalize_input=False) > limit
     with pytest.raises(ValueError, match="too few to hold out"):
         refit_club_estimate((fit[0][:2], fit[1][:2]), evaluation, 8, held_out=0.2)
+
+
+def test_q_family_for_minimisation_keeps_a_gradient_where_relu_units_are_all_off() -> None:
+    torch.manual_seed(0)
+    relu = CLUBEstimator(4, 3, hidden_size=8)
+    robust = CLUBEstimator(4, 3, hidden_size=8, activation="elu", normalize_input=True)
+    robust.load_state_dict(relu.state_dict())  # same parameters: old checkpoints load
+    with torch.no_grad():  # first layers that switch every unit off for the x below
+        for q in (relu, robust):
+            for net in (q.mean_net, q.logvar_net):
+                net[0].weight.fill_(1.0)
+                net[0].bias.zero_()
+    x = -1.0 + 0.1 * torch.randn(6, 4)
+    assert (relu.mean_net[0](x) < 0).all() and (relu.logvar_net[0](x) < 0).all()
+    y = torch.randn(6, 3)
+    for q, dead in ((relu, True), (robust, False)):
+        q.zero_grad()
+        (-q.log_likelihood(x, y)).backward()
+        assert (q.mean_net[0].weight.grad.abs().sum() == 0) == dead
+    with pytest.raises(ValueError, match="activation must be one of"):
+        CLUBEstimator(4, 3, activation="gelu")

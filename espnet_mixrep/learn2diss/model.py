@@ -78,6 +78,8 @@ class Learn2DissModel(AbsESPnetModel):
         mi_weight: float = 1e-3,
         club_weight: float = 1.0,
         club_batchnorm: str = "running",
+        club_activation: str = "elu",
+        club_normalize_input: bool = True,
         q_steps: int = 0,
         refit_interval: int = 0,
         refit_steps: int = 1000,
@@ -97,7 +99,13 @@ class Learn2DissModel(AbsESPnetModel):
         self.utterance_encoder = UtteranceEncoder(
             extractor.feature_size, extractor.num_layers, **(utterance_encoder_conf or {})
         )
-        self.club = CLUBEstimator(self.frame_encoder.output_size(), self.utterance_encoder.output_size(), club_hidden_size)
+        self.club = CLUBEstimator(
+            self.frame_encoder.output_size(),
+            self.utterance_encoder.output_size(),
+            club_hidden_size,
+            activation=club_activation,
+            normalize_input=club_normalize_input,
+        )
         self.pseudo_con_temperature = pseudo_con_temperature
         self.max_anchors = max_anchors
         self.ntxent_temperature = ntxent_temperature
@@ -217,17 +225,26 @@ class Learn2DissModel(AbsESPnetModel):
         logits = self.speaker_adversary(reverse_gradient(x, self.adversary_weight))
         return F.cross_entropy(logits, speaker), (logits.argmax(-1) == speaker).float().mean()
 
-    def _random_crops(self, feats: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        crops, crop_lengths = [], []
-        low, high = self.crop_ratio
+    def _equal_crops(self, feats: torch.Tensor, lengths: torch.Tensor, ratio: float) -> Tuple[torch.Tensor, torch.Tensor]:
+        """One crop per utterance, all of ``ratio`` times the batch's shortest length: no padding.
+
+        The utterance encoder (ECAPA-TDNN) has no padding mask, so padded
+        frames would change every embedding of a batch (and its BatchNorm
+        statistics) with the lengths of the other utterances. Starts are random
+        in training, centred otherwise.
+        """
+        shortest = int(lengths.min())
+        size = min(shortest, max(self.min_crop_frames, int(shortest * ratio)))
+        crops = []
         for utt, length in zip(feats, lengths.tolist()):
-            size = int(length * (low + (high - low) * torch.rand(()).item()))
-            size = min(length, max(self.min_crop_frames, size))
-            start = int(torch.randint(0, length - size + 1, ()).item())
+            room = length - size
+            start = int(torch.randint(0, room + 1, ()).item()) if self.training else room // 2
             crops.append(utt[start : start + size])
-            crop_lengths.append(size)
-        padded = torch.nn.utils.rnn.pad_sequence(crops, batch_first=True)
-        return padded, torch.tensor(crop_lengths, device=feats.device)
+        return torch.stack(crops), torch.full_like(lengths, size)
+
+    def _random_crops(self, feats: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        low, high = self.crop_ratio
+        return self._equal_crops(feats, lengths, low + (high - low) * torch.rand(()).item())
 
     def _check_labels(self, kmeans: torch.Tensor, kmeans_lengths: torch.Tensor, lengths: torch.Tensor) -> None:
         mismatch = (kmeans_lengths.to(lengths.device) != lengths).nonzero().flatten()
@@ -281,7 +298,7 @@ class Learn2DissModel(AbsESPnetModel):
 
         if use_frame and use_utterance:
             with running_batch_norm(self.utterance_encoder) if self.club_batchnorm == "running" else nullcontext():
-                embedding = self.utterance_encoder.forward_features(selected, lengths)
+                embedding = self.utterance_encoder.forward_features(*self._equal_crops(selected, lengths, 1.0))
             x, y = self.club_pair(frames, frame_lengths, embedding)
             if self.q_steps > 0:
                 if self.training:
