@@ -96,14 +96,16 @@ def test_refit_monitor_logs_the_estimate_of_a_direct_computation() -> None:
     logged = reporter.get_value("valid", "club_mi_refit")
     running = reporter.get_value("valid", "club_mi_running")
 
-    # Direct: the same pairs, split by id, a fresh q on the fit half, CLUB on the other.
+    # Direct: the same pairs (CLUB's y is the batch's equal-length crop), split by id, a fresh q
+    # on the fit half, CLUB on the other.
     model.eval()
     rows = {}
     with torch.no_grad():
         for names, b in batches:
             layers, lengths = model.extract(b["speech"], b["speech_lengths"])
             frames, frame_lengths = model.frame_encoder(layers, lengths)
-            x, y = model.club_pair(frames[-1], frame_lengths, model.utterance_encoder(layers, lengths))
+            crops = model._equal_crops(model.utterance_encoder.selector(layers), lengths, 1.0)
+            x, y = model.club_pair(frames[-1], frame_lengths, model.utterance_encoder.forward_features(*crops))
             rows.update({u: (x[i], y[i]) for i, u in enumerate(names)})
     half = lambda fit: [rows[u] for u in sorted(rows) if in_fit_half(u) == fit]  # noqa: E731
     stack = lambda h: (torch.stack([x for x, _ in h]), torch.stack([y for _, y in h]))  # noqa: E731
@@ -221,3 +223,21 @@ def test_club_embedding_normalises_with_running_batchnorm_statistics() -> None:
     assert all(m.training for m in model.utterance_encoder.modules())  # restored
     with pytest.raises(ValueError, match="club_batchnorm must be one of"):
         model_with(club_batchnorm="frozen")
+
+
+def test_utterance_crops_of_a_batch_need_no_padding() -> None:
+    model = model_with()
+    model.eval()
+    speech, lengths = batch((4000, 3200, 2400))
+    layers, feat_lengths = model.extract(speech, lengths)
+    selected = model.utterance_encoder.selector(layers)
+    crops, crop_lengths = model._equal_crops(selected, feat_lengths, 0.5)
+    shortest = int(feat_lengths.min())
+    assert crops.shape[1] == shortest // 2 and crop_lengths.tolist() == [shortest // 2] * 3
+    for i, length in enumerate(feat_lengths.tolist()):  # centred in eval
+        start = (length - shortest // 2) // 2
+        assert torch.equal(crops[i], selected[i, start : start + shortest // 2])
+    with torch.no_grad():
+        together = model.utterance_encoder.forward_features(crops, crop_lengths)
+        alone = torch.cat([model.utterance_encoder.forward_features(crops[i : i + 1], crop_lengths[i : i + 1]) for i in range(3)])
+    assert torch.allclose(together, alone, atol=1e-5)  # an embedding does not depend on its batch
