@@ -88,3 +88,18 @@ def test_every_run_sh_help_exits_0_and_lists_options(run_sh: Path) -> None:
     assert proc.returncode == 0, out[-2000:]
     assert "--stage" in out, out[-2000:]
     assert sorted(p.name for p in run_sh.parent.iterdir()) == before  # --help writes nothing
+
+
+@pytest.mark.parametrize("run_sh", RUN_SCRIPTS, ids=lambda p: str(p.parent.relative_to(REPO_ROOT / "egs2")))
+def test_every_path_sh_uses_the_project_venv(run_sh: Path) -> None:
+    # A newcomer runs ./run.sh from a plain shell after the README's set-up: the recipe must find .venv itself.
+    venv_python = REPO_ROOT / ".venv" / "bin" / "python"
+    if not venv_python.exists():
+        pytest.skip("no .venv in the repository (installed some other way)")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    proc = subprocess.run(
+        ["bash", "-c", ". ./path.sh && python3 -c 'import sys, espnet_mixrep; print(sys.prefix)'"],
+        cwd=run_sh.parent, env=env, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert Path(proc.stdout.strip()).resolve() == (REPO_ROOT / ".venv").resolve()
