@@ -331,12 +331,21 @@ def _is_first_process(args: Any) -> bool:
     return rank in (None, 0)
 
 
+def _train_and_close(task_cls: Any, argv: List[str]) -> None:
+    task_cls.main(cmd=argv)
+    # Close the process group that ESPnet's DDP set-up opened. Left to interpreter
+    # exit, gloo's threads were once torn down unjoined on rank 1 of a finished run
+    # ("terminate called without an active exception", SIGABRT, so torchrun failed).
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 def run_training(task_cls: Any, cmd: Optional[Sequence[str]] = None) -> None:
     """``task_cls.main(cmd)`` behind the lock, the checkpoint checks and ``--retrain``."""
     retrain, argv = _pop_bool_option(list(sys.argv[1:] if cmd is None else cmd), "--retrain")
     args = task_cls.get_parser().parse_args(argv)
     if args.collect_stats or args.print_config or args.output_dir is None or not _is_first_process(args):
-        task_cls.main(cmd=argv)
+        _train_and_close(task_cls, argv)
         return
     exp_dir = Path(args.output_dir)
     try:
@@ -350,7 +359,7 @@ def run_training(task_cls: Any, cmd: Optional[Sequence[str]] = None) -> None:
                 for note in recover_training_state(exp_dir):
                     _log(note)
                 keep_trained_config(exp_dir)
-            task_cls.main(cmd=argv)
+            _train_and_close(task_cls, argv)
     except TrainingGuardError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         sys.exit(1)
