@@ -80,11 +80,12 @@ def main(cmd: Optional[List[str]] = None) -> None:
     for name, emb_dir in args.run:
         train_x, train_y = load_set(emb_dir / "train.npz", args.train_data)
         test_x, test_y = load_set(emb_dir / "test.npz", args.test_data)
+        test_npz = np.load(emb_dir / "test.npz")
         row = {
             "run": name,
-            "utt_ids": [str(u) for u in np.load(emb_dir / "test.npz")["utt_ids"]],
+            "utt_ids": [str(u) for u in test_npz["utt_ids"]],
             "correct": {},
-            "club_mi_test": float(np.load(emb_dir / "test.npz")["club_mi"]),
+            "club_mi_test": float(test_npz["club_mi"]),
             "club_mi_test_refit_q": refit_club(emb_dir / "train.npz", emb_dir / "test.npz"),
         }
         for encoder in ENCODERS:
