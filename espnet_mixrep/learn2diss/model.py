@@ -17,7 +17,11 @@ optimisers take one step per batch. With ``q_steps: K`` q first takes K steps
 of its own on the batch's detached pairs, then the encoders take one step
 against the updated q, as the CLUB authors' code does: a q that lags one step
 behind is outrun by the encoders and its estimate falls without the
-information going away.
+information going away. CLUB's utterance embedding is an unpadded crop
+computed with the ECAPA's BatchNorm on its running statistics
+(``club_batchnorm: running``), as at test time: with batch statistics it
+depends on the rest of the batch, and the encoders can lower the MI of that
+embedding alone.
 
 ``adversary_weight > 0`` adds the non-CLUB control: a speaker classifier on
 the time-averaged frame encoder (CLUB's x) behind a gradient-reversal layer,
