@@ -333,10 +333,12 @@ def _is_first_process(args: Any) -> bool:
 
 def _train_and_close(task_cls: Any, argv: List[str]) -> None:
     task_cls.main(cmd=argv)
-    # Close the process group that ESPnet's DDP set-up opened. Left to interpreter
-    # exit, gloo's threads were once torn down unjoined on rank 1 of a finished run
-    # ("terminate called without an active exception", SIGABRT, so torchrun failed).
+    # Close the process group that ESPnet's DDP set-up opened, all ranks together:
+    # rank 0 still averages the n-best models when the others finish, and a rank
+    # that tore gloo down (or exited) meanwhile was seen to abort with "terminate
+    # called without an active exception" (SIGABRT, so torchrun failed the run).
     if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 
