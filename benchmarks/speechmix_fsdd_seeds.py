@@ -1,70 +1,180 @@
 """FSDD digit classification on the unseen speaker: baseline vs BC vs plain mixup vs SpeechMix.
 
-Runs the FSDD recipe (egs2/fsdd_speechmix/cls1) for N seeds of each config
-(stages 6-8: real ESPnet training, 10-crop inference, scoring) after preparing
-the data once (stages 1-5), then prints the test accuracy on nicolas per run
-and the mean and standard deviation per method.
+Runs the FSDD recipe (egs2/fsdd_speechmix/cls1) for every training-set size,
+config and seed (stages 6-8: real ESPnet training, 10-crop inference,
+scoring) after preparing the data once (stages 1-5), then prints per size and
+method the accuracy on nicolas and on the validation set (held-out takes of
+the training speakers), the best epoch, and each method's accuracy difference
+from the baseline with a 95% paired-bootstrap interval over seeds and test
+clips (``espnet_mixrep.stats.paired_bootstrap``).
 
-    python benchmarks/speechmix_fsdd_seeds.py --seeds 3
-    python benchmarks/speechmix_fsdd_seeds.py --seeds 2 --max_epoch 12 --configs baseline speechmix
+Each run trains until the validation accuracy has not improved for
+``--patience`` epochs (at most the config's max_epoch) and is decoded with its
+best checkpoint. A size of n takes trains on ``data/train_t<n>`` (the first n
+training takes of every digit and speaker; 45 = the whole training set); its
+epochs are made as long as the whole set's (``--num_iters_per_epoch``), so the
+patience and max_epoch mean the same number of updates at every size.
+Finished runs are kept: a rerun resumes with the missing ones.
+
+    python benchmarks/speechmix_fsdd_seeds.py                            # sizes 8 and 45 takes, 3 seeds, 4 methods
+    python benchmarks/speechmix_fsdd_seeds.py --train_takes 45 --jobs 2
+    python benchmarks/speechmix_fsdd_seeds.py --report_only              # the table from what has finished
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from espnet_mixrep.recipes.datadir import read_kaldi_map
+from espnet_mixrep.stats import paired_bootstrap
 
 RECIPE = Path(__file__).resolve().parent.parent / "egs2" / "fsdd_speechmix" / "cls1"
 CONFIGS = ("baseline", "bc", "plain", "speechmix")
+FULL_TAKES = 45  # training takes per digit and speaker (takes 45-49 are the validation set)
+BATCH_SIZE = 32  # the configs' batch_size
 
 
-def _run(args: List[str], log: Path) -> None:
+@dataclass(frozen=True)
+class Run:
+    takes: int
+    config: str
+    seed: int
+    tag: str
+
+    @property
+    def train_set(self) -> str:
+        return "train" if self.takes == FULL_TAKES else f"train_t{self.takes}"
+
+    @property
+    def exp(self) -> Path:
+        return RECIPE / "exp" / f"cls_{self.tag}"
+
+    def done(self) -> bool:
+        return (self.exp / "cls_test" / "scoring" / "metrics.json").is_file()
+
+
+def _run(args: List[str], log: Path) -> float:
+    """``./run.sh <args>`` in the recipe; -> minutes taken."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    start = time.time()
     with open(log, "w") as out:
         proc = subprocess.run(["./run.sh", *args], cwd=RECIPE, env=env, stdout=out, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise SystemExit(f"ERROR: ./run.sh {' '.join(args)} failed, see {log}")
+    return (time.time() - start) / 60
 
 
-def main() -> None:
+def _train(run: Run, args: argparse.Namespace, full_iters: int, logs: Path) -> str:
+    cls_args = f"--seed {run.seed} --patience {args.patience} --early_stopping_criterion valid acc max"
+    if args.max_epoch:
+        cls_args += f" --max_epoch {args.max_epoch}"
+    if run.takes != FULL_TAKES:
+        cls_args += f" --num_iters_per_epoch {full_iters}"
+    minutes = _run(["--stage", "6", "--stop_stage", "8", "--train_set", run.train_set,
+                    "--cls_config", f"conf/train_{run.config}.yaml", "--cls_tag", run.tag,
+                    "--cls_args", cls_args, "--retrain", "true"], logs / f"{run.tag}.log")
+    return f"{run.tag}: {minutes:.1f} min"
+
+
+def _correct(run: Run, dset: str) -> Dict[str, int]:
+    """Clip id -> 1 if the run classified it right."""
+    refs = read_kaldi_map(RECIPE / "dump" / "raw" / dset / "text")
+    hyps = read_kaldi_map(run.exp / f"cls_{dset}" / "text", allow_empty_value=True)
+    return {u: int(hyps[u].strip() == label) for u, label in refs.items()}
+
+
+def _best_epoch(run: Run) -> str:
+    best = run.exp / "valid.acc.best.pth"
+    epochs = sorted(int(p.name.split("epoch")[0]) for p in run.exp.glob("*epoch.pth"))
+    last = epochs[-1] if epochs else "?"
+    target = os.readlink(best) if best.is_symlink() else "?"
+    return f"{target.split('epoch')[0]}/{last}"
+
+
+def _mean_std(values: List[float]) -> str:
+    std = statistics.stdev(values) if len(values) > 1 else math.nan
+    return f"{statistics.mean(values):.2f} +- {std:.2f}"
+
+
+def report(runs: List[Run], seeds: List[int], configs: List[str]) -> str:
+    lines = ["| training takes per digit and speaker | method | valid acc % | nicolas acc % | nicolas per seed | "
+             "best/last epoch per seed | nicolas vs baseline, points [95% CI] |",
+             "|---|---|---|---|---|---|---|"]
+    for takes in sorted({r.takes for r in runs}):
+        by_config = {c: [r for r in runs if r.takes == takes and r.config == c and r.done()] for c in configs}
+        base = {r.seed: _correct(r, "test") for r in by_config.get("baseline", [])}
+        for config, done in by_config.items():
+            if not done:
+                continue
+            test = [_correct(r, "test") for r in done]
+            acc = [100.0 * sum(c.values()) / len(c) for c in test]
+            valid = [100.0 * sum(c.values()) / len(c) for c in (_correct(r, "valid") for r in done)]
+            vs = ""
+            paired = [r for r in done if r.seed in base]
+            if config != "baseline" and paired:
+                ids = sorted(base[paired[0].seed])
+                base_err = np.array([[1 - base[r.seed][u] for u in ids] for r in paired])
+                new_err = np.array([[1 - _correct(r, "test")[u] for u in ids] for r in paired])
+                cmp = paired_bootstrap(base_err, new_err, np.ones(len(ids)), kind="difference")
+                verdict = "cannot tell" if not cmp.distinguishable else ("better" if cmp.change < 0 else "worse")
+                vs = (f"{-100 * cmp.change:+.2f} [{-100 * cmp.high:+.2f}, {-100 * cmp.low:+.2f}] {verdict} "
+                      f"({len(paired)} seeds)")
+            lines.append(f"| {takes} | {config} | {_mean_std(valid)} | {_mean_std(acc)} | "
+                         f"{', '.join(f'{a:.1f}' for a in acc)} | {', '.join(_best_epoch(r) for r in done)} | {vs} |")
+    missing = [r.tag for r in runs if not r.done()]
+    if missing:
+        lines.append(f"\nnot finished ({len(missing)}): {' '.join(missing)}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per config (N)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
-    parser.add_argument("--max_epoch", type=int, default=None, help="override the configs' max_epoch (24)")
+    parser.add_argument("--train_takes", type=int, nargs="+", default=[8, FULL_TAKES],
+                        help=f"training-set sizes, in takes per digit and speaker (1-{FULL_TAKES}; {FULL_TAKES} = all)")
+    parser.add_argument("--patience", type=int, default=15, help="epochs without a better validation accuracy")
+    parser.add_argument("--max_epoch", type=int, default=None, help="override the configs' max_epoch (60)")
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (one CPU thread each)")
     parser.add_argument("--tag", default="bench", help="experiment name prefix under exp/")
-    args = parser.parse_args()
+    parser.add_argument("--report_only", action="store_true", help="print the table from the finished runs")
+    args = parser.parse_args(argv)
+    bad = [n for n in args.train_takes if not 1 <= n <= FULL_TAKES]
+    if bad:
+        parser.error(f"--train_takes {bad}: sizes must be 1-{FULL_TAKES} takes")
 
+    runs = [Run(n, c, s, f"{args.tag}_t{n}_{c}_seed{s}")
+            for n in args.train_takes for s in args.seeds for c in args.configs]
     logs = RECIPE / "exp" / f"{args.tag}_logs"
     logs.mkdir(parents=True, exist_ok=True)
-    _run(["--stop_stage", "5"], logs / "prep.log")
-    accuracies: Dict[str, List[float]] = {c: [] for c in args.configs}
-    print(f"{'config':<10} {'seed':>4} {'test acc %':>10} {'minutes':>8}", flush=True)
-    for seed in range(1, args.seeds + 1):
-        for config in args.configs:
-            tag = f"{args.tag}_{config}_seed{seed}"
-            cls_args = f"--seed {seed}"
-            if args.max_epoch:
-                # Keep the configs' lr steps (x0.1 at 1/2 and 3/4 of training) for shorter runs.
-                e = args.max_epoch
-                cls_args += f" --max_epoch {e} --scheduler_conf milestones=[{e // 2},{3 * e // 4}]"
-            start = time.time()
-            _run(["--stage", "6", "--stop_stage", "8", "--cls_config", f"conf/train_{config}.yaml",
-                  "--cls_tag", tag, "--cls_args", cls_args, "--eval_valid", "false"], logs / f"{tag}.log")
-            metrics = json.loads((RECIPE / "exp" / f"cls_{tag}" / "cls_test" / "scoring" / "metrics.json").read_text())
-            accuracies[config].append(metrics["accuracy"])
-            print(f"{config:<10} {seed:>4} {metrics['accuracy']:>10.2f} {(time.time() - start) / 60:>8.1f}", flush=True)
-    print(f"\nunseen speaker (nicolas), {args.seeds} seed(s) per method")
-    print(f"{'config':<10} {'mean acc %':>10} {'std':>6}")
-    for config, values in accuracies.items():
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
-        print(f"{config:<10} {statistics.mean(values):>10.2f} {std:>6.2f}")
+    if not args.report_only:
+        subsets = " ".join(str(n) for n in args.train_takes if n != FULL_TAKES)
+        prep = ["--stop_stage", "5"] + (["--local_data_opts", f"--train_subsets {subsets}"] if subsets else [])
+        print(f"data: {_run(prep, logs / 'prep.log'):.1f} min", flush=True)
+        for n in args.train_takes:
+            if n != FULL_TAKES:
+                _run(["--stage", "2", "--stop_stage", "5", "--train_set", f"train_t{n}"], logs / f"prep_t{n}.log")
+        full_iters = math.ceil(len(read_kaldi_map(RECIPE / "dump" / "raw" / "train" / "text")) / BATCH_SIZE)
+        todo = [r for r in runs if not r.done()]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for line in pool.map(lambda r: _train(r, args, full_iters, logs), todo):
+                print(line, flush=True)
+    table = report(runs, args.seeds, args.configs)
+    (logs / "table.md").write_text(table + "\n")
+    print(table)
 
 
 if __name__ == "__main__":

@@ -167,6 +167,17 @@ def test_fsdd_sets_keep_the_test_speaker_unseen(tmp_path: Path, fsdd_dir: Path) 
         prepare_fsdd_cls(fsdd_dir, tmp_path / "data", test_speakers=("lucas",))
 
 
+def test_fsdd_training_subsets_are_nested_takes_of_the_training_set(tmp_path: Path, fsdd_dir: Path) -> None:
+    counts = prepare_fsdd_cls(fsdd_dir, tmp_path / "data", takes_per_digit=10, train_subsets=(2, 5))
+    assert counts["train_t2"] == 3 * 10 * 2 and counts["train_t5"] == 3 * 10 * 5 and counts["valid"] == 30
+    ids = lambda name: set((tmp_path / "data" / name / "utt2spk").read_text().split()[0::2])  # noqa: E731
+    assert ids("train_t2") < ids("train_t5") < ids("train")
+    assert {int(u.split("-")[1]) for u in ids("train_t2")} == {0, 1}
+    assert not ids("train_t5") & ids("valid")
+    with pytest.raises(DataDirError, match="train subset of 10 takes"):
+        prepare_fsdd_cls(fsdd_dir, tmp_path / "data2", takes_per_digit=10, train_subsets=(10,))
+
+
 @pytest.mark.e2e
 def test_fsdd_recipe_end_to_end_on_a_subset(tmp_path: Path, fsdd_dir: Path) -> None:
     """Stages 1-10: two jobs where ESPnet's cls.sh uses nj, training through espnet2.bin.launch,

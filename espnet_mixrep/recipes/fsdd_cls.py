@@ -27,12 +27,15 @@ def prepare_fsdd_cls(
     test_speakers: Sequence[str] = ("nicolas",),
     takes_per_digit: int = 50,
     valid_takes: Optional[Iterable[int]] = None,
+    train_subsets: Sequence[int] = (),
 ) -> Dict[str, int]:
     """Write ``data_dir/{train,valid,test}``; returns clips per set.
 
     ``takes_per_digit`` < 50 builds a small subset (takes 0..n-1 of each digit
     and speaker), used by the tests; ``valid_takes`` defaults to the last
-    max(1, n // 10) takes of the subset.
+    max(1, n // 10) takes of the subset. Each n of ``train_subsets`` also
+    writes ``train_t{n}``: the first n training takes of every digit and
+    speaker (nested sets for a learning curve; valid and test are unchanged).
     """
     overlap = set(train_speakers) & set(test_speakers)
     if overlap:
@@ -56,6 +59,12 @@ def prepare_fsdd_cls(
             utt_id = f"{speaker}-{take:02d}-{digit}"
             utt = Utterance(utt_id, speaker, DIGIT_CLASSES[digit], str(Path(path).resolve()))
             sets[name].append(utt)
+    train_takes = sorted({take for take in range(takes_per_digit) if take not in valid_takes})
+    for n in train_subsets:
+        if not 1 <= n <= len(train_takes):
+            raise DataDirError(f"train subset of {n} takes: the training set has takes 1..{len(train_takes)} per digit")
+        kept = set(train_takes[:n])
+        sets[f"train_t{n}"] = [u for u in sets["train"] if int(u.utt_id.split("-")[1]) in kept]
     for name, utts in sets.items():
         if not utts:
             raise DataDirError(f"{fsdd_dir}: the {name} set would be empty (takes_per_digit={takes_per_digit})")
@@ -73,6 +82,8 @@ def main() -> None:
     parser.add_argument("--train_speakers", default="george,jackson,lucas")
     parser.add_argument("--test_speakers", default="nicolas")
     parser.add_argument("--takes_per_digit", type=int, default=50)
+    parser.add_argument("--train_subsets", type=int, nargs="*", default=[],
+                        help="also write train_t<n>: the first n training takes per digit and speaker")
     parser.add_argument("--repo_root", default=None, help="repository root for the shared-data default")
     args = parser.parse_args()
     try:
@@ -83,6 +94,7 @@ def main() -> None:
             args.train_speakers.split(","),
             args.test_speakers.split(","),
             takes_per_digit=args.takes_per_digit,
+            train_subsets=args.train_subsets,
         )
     except DataDirError as err:
         raise SystemExit(f"ERROR: {err}")
