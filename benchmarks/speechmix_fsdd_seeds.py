@@ -80,7 +80,9 @@ def _run(args: List[str], log: Path) -> float:
 def _train(run: Run, args: argparse.Namespace, full_iters: int, logs: Path) -> str:
     cls_args = f"--seed {run.seed} --patience {args.patience} --early_stopping_criterion valid acc max"
     if args.max_epoch:
-        cls_args += f" --max_epoch {args.max_epoch}"
+        # Keep the configs' lr steps (x0.1 at 1/2 and 3/4 of training) for other lengths.
+        e = args.max_epoch
+        cls_args += f" --max_epoch {e} --scheduler_conf milestones=[{e // 2},{3 * e // 4}]"
     if run.takes != FULL_TAKES:
         cls_args += f" --num_iters_per_epoch {full_iters}"
     minutes = _run(["--stage", "6", "--stop_stage", "8", "--train_set", run.train_set,
@@ -109,7 +111,7 @@ def _mean_std(values: List[float]) -> str:
     return f"{statistics.mean(values):.2f} +- {std:.2f}"
 
 
-def report(runs: List[Run], seeds: List[int], configs: List[str]) -> str:
+def report(runs: List[Run], configs: List[str]) -> str:
     lines = ["| training takes per digit and speaker | method | valid acc % | nicolas acc % | nicolas per seed | "
              "best/last epoch per seed | nicolas vs baseline, points [95% CI] |",
              "|---|---|---|---|---|---|---|"]
@@ -119,15 +121,15 @@ def report(runs: List[Run], seeds: List[int], configs: List[str]) -> str:
         for config, done in by_config.items():
             if not done:
                 continue
-            test = [_correct(r, "test") for r in done]
-            acc = [100.0 * sum(c.values()) / len(c) for c in test]
+            test = {r.seed: base[r.seed] if config == "baseline" else _correct(r, "test") for r in done}
+            acc = [100.0 * sum(c.values()) / len(c) for c in test.values()]
             valid = [100.0 * sum(c.values()) / len(c) for c in (_correct(r, "valid") for r in done)]
             vs = ""
             paired = [r for r in done if r.seed in base]
             if config != "baseline" and paired:
                 ids = sorted(base[paired[0].seed])
                 base_err = np.array([[1 - base[r.seed][u] for u in ids] for r in paired])
-                new_err = np.array([[1 - _correct(r, "test")[u] for u in ids] for r in paired])
+                new_err = np.array([[1 - test[r.seed][u] for u in ids] for r in paired])
                 cmp = paired_bootstrap(base_err, new_err, np.ones(len(ids)), kind="difference")
                 verdict = "cannot tell" if not cmp.distinguishable else ("better" if cmp.change < 0 else "worse")
                 vs = (f"{-100 * cmp.change:+.2f} [{-100 * cmp.high:+.2f}, {-100 * cmp.low:+.2f}] {verdict} "
@@ -147,7 +149,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--train_takes", type=int, nargs="+", default=[8, FULL_TAKES],
                         help=f"training-set sizes, in takes per digit and speaker (1-{FULL_TAKES}; {FULL_TAKES} = all)")
     parser.add_argument("--patience", type=int, default=15, help="epochs without a better validation accuracy")
-    parser.add_argument("--max_epoch", type=int, default=None, help="override the configs' max_epoch (60)")
+    parser.add_argument("--max_epoch", type=int, default=None, help="override the configs' max_epoch (24)")
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (one CPU thread each)")
     parser.add_argument("--tag", default="bench", help="experiment name prefix under exp/")
     parser.add_argument("--report_only", action="store_true", help="print the table from the finished runs")
@@ -172,7 +174,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             for line in pool.map(lambda r: _train(r, args, full_iters, logs), todo):
                 print(line, flush=True)
-    table = report(runs, args.seeds, args.configs)
+    table = report(runs, args.configs)
     (logs / "table.md").write_text(table + "\n")
     print(table)
 

@@ -44,8 +44,14 @@ def prepare_fsdd_cls(
     if valid_takes is None:
         valid_takes = range(takes_per_digit - max(1, takes_per_digit // 10), takes_per_digit)
     valid_takes = set(valid_takes)
+    train_takes = [take for take in range(takes_per_digit) if take not in valid_takes]
+    for n in train_subsets:
+        if not 1 <= n <= len(train_takes):
+            raise DataDirError(f"train subset of {n} takes: the training set has 1..{len(train_takes)} takes per digit")
+    subset_of_take = {take: [f"train_t{n}" for n in train_subsets if rank < n] for rank, take in enumerate(train_takes)}
     recordings = list_recordings(fsdd_dir)
     sets: Dict[str, List[Utterance]] = {"train": [], "valid": [], "test": []}
+    sets.update({f"train_t{n}": [] for n in train_subsets})
     for speaker in list(train_speakers) + list(test_speakers):
         for digit, take, path in recordings[speaker]:
             if take >= takes_per_digit:
@@ -59,12 +65,9 @@ def prepare_fsdd_cls(
             utt_id = f"{speaker}-{take:02d}-{digit}"
             utt = Utterance(utt_id, speaker, DIGIT_CLASSES[digit], str(Path(path).resolve()))
             sets[name].append(utt)
-    train_takes = sorted({take for take in range(takes_per_digit) if take not in valid_takes})
-    for n in train_subsets:
-        if not 1 <= n <= len(train_takes):
-            raise DataDirError(f"train subset of {n} takes: the training set has takes 1..{len(train_takes)} per digit")
-        kept = set(train_takes[:n])
-        sets[f"train_t{n}"] = [u for u in sets["train"] if int(u.utt_id.split("-")[1]) in kept]
+            if name == "train":
+                for subset in subset_of_take[take]:
+                    sets[subset].append(utt)
     for name, utts in sets.items():
         if not utts:
             raise DataDirError(f"{fsdd_dir}: the {name} set would be empty (takes_per_digit={takes_per_digit})")
