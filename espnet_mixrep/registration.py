@@ -24,8 +24,12 @@ from typing import Dict, List, Tuple
 # The ESPnet releases the project is tested with (lowest and newest); setup.py's install_requires.
 SUPPORTED_ESPNET = ">=202506,<=202511"
 
-# task module -> [(ClassChoices attribute, choice name, "module:Class")]
+# task module -> [(ClassChoices attribute, or a plain name -> class dict, choice name, "module:Class")]
 REGISTRY: Dict[str, List[Tuple[str, str, str]]] = {
+    # --scheduler of every task: AbsTask's module-level dict, read when a parser is built.
+    "espnet2.tasks.abs_task": [
+        ("scheduler_classes", "warmup_multisteplr", "espnet_mixrep.speechmix.schedule:WarmupMultiStepLR"),
+    ],
     "espnet2.tasks.asr": [
         ("encoder_choices", "mixrep_conformer", "espnet_mixrep.mixrep.encoder:MixRepConformerEncoder"),
         ("encoder_choices", "mixrep_transformer", "espnet_mixrep.mixrep.encoder:MixRepTransformerEncoder"),
@@ -78,11 +82,17 @@ def _version_error(missing: str) -> ESPnetVersionError:
     )
 
 
+def _choices_dict(module: ModuleType, attr: str) -> object:
+    """The name -> class dict behind ``module.attr``: a ClassChoices' ``classes``, or the dict itself."""
+    choices = getattr(module, attr, None)
+    return choices if isinstance(choices, dict) else getattr(choices, "classes", None)
+
+
 def check_private_api(module: ModuleType) -> None:
     """Raise ESPnetVersionError naming the first private name the task module's ESPnet lacks."""
     for attr in sorted({attr for attr, _, _ in REGISTRY.get(module.__name__, [])}):
-        if not isinstance(getattr(getattr(module, attr, None), "classes", None), dict):
-            raise _version_error(f"{module.__name__}.{attr}.classes (a dict of ClassChoices)")
+        if not isinstance(_choices_dict(module, attr), dict):
+            raise _version_error(f"{module.__name__}.{attr} (a ClassChoices or a dict of classes)")
     for path in PRIVATE_API.get(module.__name__, []):
         module_name, _, dotted = path.partition(":")
         target: object = sys.modules.get(module_name) or importlib.import_module(module_name)
@@ -96,9 +106,9 @@ def register_task_module(module: ModuleType) -> None:
     """Add our choices to an already imported ESPnet task module (idempotent)."""
     check_private_api(module)
     for attr, name, class_path in REGISTRY.get(module.__name__, []):
-        choices = getattr(module, attr)
-        if name not in choices.classes:
-            choices.classes[name] = _load(class_path)
+        classes = _choices_dict(module, attr)
+        if name not in classes:
+            classes[name] = _load(class_path)
 
 
 def register_all() -> None:

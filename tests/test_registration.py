@@ -43,7 +43,7 @@ def test_registration_names_the_versions_when_a_private_espnet_api_changed(monke
         registration.register_task_module(renamed)
     message = str(error.value)
     assert f"supports espnet{registration.SUPPORTED_ESPNET}" in message and f"installed espnet is {version('espnet')}" in message
-    assert "espnet2.tasks.asr.encoder_choices.classes" in message
+    assert "espnet2.tasks.asr.encoder_choices (a ClassChoices or a dict of classes)" in message
     import espnet2.tasks.cls
 
     monkeypatch.setitem(registration.PRIVATE_API, "espnet2.tasks.cls", ["espnet2.tasks.cls:CLSTask.build_model_v2"])
@@ -71,13 +71,14 @@ def test_fresh_interpreter_sees_choices_without_importing_the_plugin():
     code = (
         "import sys\n"
         "assert 'torch' not in sys.modules and 'espnet2' not in sys.modules, 'start-up imported torch/espnet'\n"
-        "import espnet2.tasks.asr as asr, espnet2.tasks.cls as cls\n"
+        "import espnet2.tasks.asr as asr, espnet2.tasks.cls as cls, espnet2.tasks.abs_task as abs_task\n"
         "print(sorted(k for k in asr.encoder_choices.classes if k.startswith('mixrep')),"
-        " 'mixrep' in asr.model_choices.classes, 'envnet_v2' in cls.encoder_choices.classes)\n"
+        " 'mixrep' in asr.model_choices.classes, 'envnet_v2' in cls.encoder_choices.classes,"
+        " 'warmup_multisteplr' in abs_task.scheduler_classes)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "['mixrep_conformer', 'mixrep_e_branchformer', 'mixrep_transformer'] True True" in proc.stdout
+    assert "['mixrep_conformer', 'mixrep_e_branchformer', 'mixrep_transformer'] True True True" in proc.stdout
 
 
 @pytest.mark.e2e

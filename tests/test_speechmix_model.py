@@ -105,6 +105,23 @@ def test_eval_and_score_average_ten_crops() -> None:
     assert 0.0 <= stats["acc"].item() <= 1.0
 
 
+def test_crop_padding_bounds_where_crops_start() -> None:
+    model = _model(crop_padding=0, scale_augment=1.25)
+    assert _model().crop_padding == 2000  # the paper's T / 2
+    clip = torch.arange(1, 4001, dtype=torch.float32)[None]  # exactly one crop long
+    model.scale_augment = 1.0
+    assert torch.equal(model._random_crops(clip, torch.tensor([4000])), clip)  # no padding: one possible crop
+    model.scale_augment = 1.25
+    for _ in range(20):  # a clip that scale_augment shortened is padded back to a full crop
+        crops = model._random_crops(clip, torch.tensor([4000]))
+        assert crops.shape == (1, 4000) and crops.abs().sum() > 0
+    padded = _model(crop_padding=100)
+    starts = {int(torch.nonzero(padded._random_crops(clip, torch.tensor([4000]))[0])[0]) for _ in range(50)}
+    assert max(starts) <= 100  # at most 100 leading zeros
+    with pytest.raises(ValueError, match="crop_padding is 0..crop_length"):
+        _model(crop_padding=4001)
+
+
 def test_bad_input_errors() -> None:
     with pytest.raises(ValueError, match=r"layer\(s\) \[5\].*mix points 0..4"):
         _model(mix_mode="speechmix", mix_layers=[0, 5])

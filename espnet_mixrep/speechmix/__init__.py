@@ -5,5 +5,6 @@
 * :mod:`.envnet_v2` — the EnvNet-v2 raw-waveform encoder with its mix points.
 * :mod:`.model` — ``SpeechMixClassificationModel`` (``--model speechmix``):
   crops, mixing at a layer drawn from S, 10-crop test-time averaging.
+* :mod:`.schedule` — ``--scheduler warmup_multisteplr``, the BC recipes' warm-up + lr steps.
 * :mod:`.task` — the patch that makes ``CLSTask`` honour ``--model``.
 """

@@ -1,8 +1,9 @@
 """``--model speechmix``: ESPnet's classification model with crops and hidden-space mixing.
 
 One training step (see /work/shared/specs/speechmix.md):
-1. each clip is padded by T/2 zeros on both sides and randomly cropped to T
-   samples (T = ``crop_length``), optionally scaled and gain-augmented;
+1. each clip is optionally scaled and gain-augmented, padded by P zeros on
+   both sides (``crop_padding``, T/2 in the paper) and randomly cropped to T
+   samples (T = ``crop_length``);
 2. each row gets a partner with a different label, a mixing layer m is drawn
    uniformly from ``mix_layers`` (S; 0 = the waveform, i.e. BC learning) and a
    ratio r per row;
@@ -96,6 +97,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         sample_rate: int = 16000,
         gain_n_fft: Optional[int] = None,
         crop_length: Optional[int] = None,
+        crop_padding: Optional[int] = None,
         n_test_crops: int = 10,
         scale_augment: float = 1.0,
         gain_augment_db: float = 0.0,
@@ -104,8 +106,8 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
     ) -> None:
         super().__init__(vocab_size, token_list, frontend, specaug, normalize, preencoder, encoder, decoder, **kwargs)
         self._setup_mixing(
-            mix_mode, mix_layers, sample_rate, gain_n_fft, crop_length, n_test_crops, scale_augment, gain_augment_db,
-            ratio_eps,
+            mix_mode, mix_layers, sample_rate, gain_n_fft, crop_length, crop_padding, n_test_crops, scale_augment,
+            gain_augment_db, ratio_eps,
         )  # fmt: skip
 
     @classmethod
@@ -136,6 +138,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         sample_rate: int = 16000,
         gain_n_fft: Optional[int] = None,
         crop_length: Optional[int] = None,
+        crop_padding: Optional[int] = None,
         n_test_crops: int = 10,
         scale_augment: float = 1.0,
         gain_augment_db: float = 0.0,
@@ -171,6 +174,11 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
             raise ValueError(f"crop_length {crop_length} differs from the encoder's input_length {encoder_length}")
         if crop_length is not None and crop_length < 2:
             raise ValueError(f"crop_length must be at least 2 samples, got {crop_length}")
+        if crop_padding is not None and (crop_length is None or not 0 <= crop_padding <= crop_length):
+            raise ValueError(
+                f"crop_padding is 0..crop_length samples of zeros on each side of a clip, got {crop_padding} "
+                f"(crop_length {crop_length})"
+            )
         if n_test_crops < 1:
             raise ValueError(f"n_test_crops must be >= 1, got {n_test_crops}")
         if scale_augment < 1.0:
@@ -178,6 +186,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         self.sample_rate = sample_rate
         self.gain_n_fft = gain_n_fft or default_n_fft(sample_rate)
         self.crop_length = crop_length
+        self.crop_padding = crop_length // 2 if crop_padding is None and crop_length is not None else crop_padding
         self.n_test_crops = n_test_crops
         self.scale_augment = scale_augment
         self.gain_augment_db = gain_augment_db
@@ -223,13 +232,15 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         return wav
 
     def _padded(self, wav: torch.Tensor) -> torch.Tensor:
-        half = self.crop_length // 2
-        return F.pad(wav, (half, half))
+        return F.pad(wav, (self.crop_padding, self.crop_padding))
 
     def _random_crops(self, speech: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         crops = []
         for wav, length in zip(speech, lengths.tolist()):
             padded = self._padded(self._augment(wav[:length]))
+            short = self.crop_length - padded.shape[0]
+            if short > 0:  # a clip that scale_augment shortened below the crop
+                padded = F.pad(padded, (short // 2, short - short // 2))
             start = random.randint(0, padded.shape[0] - self.crop_length)
             crops.append(padded[start : start + self.crop_length])
         return torch.stack(crops)
