@@ -39,6 +39,7 @@ REGISTRY: Dict[str, List[Tuple[str, str, str]]] = {
     ],
     "espnet2.tasks.cls": [
         ("encoder_choices", "envnet_v2", "espnet_mixrep.speechmix.envnet_v2:EnvNetV2Encoder"),
+        ("normalize_choices", "waveform_mvn", "espnet_mixrep.speechmix.normalize:WaveformMVN"),
     ],
 }
 

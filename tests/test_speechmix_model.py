@@ -202,3 +202,25 @@ def test_stock_cls_task_is_left_alone() -> None:
     assert "speechmix" not in CLSTask.get_parser().parse_known_args(["--model", "espnet"])[0].model
     with pytest.raises(SystemExit):
         CLSTask.get_parser().parse_args(["--model", "speechmix"])
+
+
+def test_waveform_mvn_matches_espnets_utterance_mvn_and_ignores_padding() -> None:
+    from espnet2.layers.utterance_mvn import utterance_mvn
+    from espnet2.tasks.cls import normalize_choices
+
+    from espnet_mixrep.speechmix.normalize import WaveformMVN
+
+    assert normalize_choices.classes["waveform_mvn"] is WaveformMVN
+    torch.manual_seed(0)
+    x = torch.randn(3, 500) * 0.05 + 0.2
+    for means, variances in [(True, True), (True, False), (False, True)]:
+        ours, _ = WaveformMVN(means, variances)(x.clone(), torch.full((3,), 500))
+        espnet, _ = utterance_mvn(x[..., None].clone(), torch.full((3,), 500), means, variances)
+        assert torch.allclose(ours, espnet[..., 0], atol=1e-5)
+    padded = torch.cat([x[:1, :300], torch.full((1, 200), 7.0)], dim=1)  # garbage beyond the length
+    out, _ = WaveformMVN()(padded, torch.tensor([300]))
+    alone, _ = WaveformMVN()(x[:1, :300], torch.tensor([300]))
+    assert torch.allclose(out[:, :300], alone, atol=1e-6) and out[:, 300:].abs().max() == 0
+    assert out[0, :300].mean().abs() < 1e-5 and out[0, :300].std(unbiased=False) == pytest.approx(1.0, abs=1e-4)
+    with pytest.raises(ValueError, match="raw waveforms"):
+        WaveformMVN()(torch.zeros(2, 10, 3), torch.tensor([10, 10]))

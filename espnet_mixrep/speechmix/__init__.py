@@ -5,6 +5,7 @@
 * :mod:`.envnet_v2` — the EnvNet-v2 raw-waveform encoder with its mix points.
 * :mod:`.model` — ``SpeechMixClassificationModel`` (``--model speechmix``):
   crops, mixing at a layer drawn from S, 10-crop test-time averaging.
+* :mod:`.normalize` — ``normalize: waveform_mvn``, per-clip mean/variance normalisation of waveforms.
 * :mod:`.schedule` — ``--scheduler warmup_multisteplr``, the BC recipes' warm-up + lr steps.
 * :mod:`.task` — the patch that makes ``CLSTask`` honour ``--model``.
 """
