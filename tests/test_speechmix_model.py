@@ -122,6 +122,21 @@ def test_crop_padding_bounds_where_crops_start() -> None:
         _model(crop_padding=4001)
 
 
+def test_tilt_augment_is_a_first_order_filter_within_its_range() -> None:
+    model = _model(tilt_augment=0.5)
+    impulse = torch.zeros(50)
+    impulse[10] = 1.0
+    taps = set()
+    for _ in range(30):
+        out = model._augment(impulse)
+        a = out[11].item()
+        assert -0.5 <= a <= 0.5 and out[10] == 1.0 and out.abs().sum().item() == pytest.approx(1 + abs(a))
+        taps.add(round(a, 3))
+    assert len(taps) > 20  # drawn anew for every clip
+    with pytest.raises(ValueError, match="tilt_augment"):
+        _model(tilt_augment=1.0)
+
+
 def test_bad_input_errors() -> None:
     with pytest.raises(ValueError, match=r"layer\(s\) \[5\].*mix points 0..4"):
         _model(mix_mode="speechmix", mix_layers=[0, 5])

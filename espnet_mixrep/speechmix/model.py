@@ -1,7 +1,7 @@
 """``--model speechmix``: ESPnet's classification model with crops and hidden-space mixing.
 
 One training step (see /work/shared/specs/speechmix.md):
-1. each clip is optionally scaled and gain-augmented, padded by P zeros on
+1. each clip is optionally scaled, spectrally tilted and gain-augmented, padded by P zeros on
    both sides (``crop_padding``, T/2 in the paper) and randomly cropped to T
    samples (T = ``crop_length``);
 2. each row gets a partner with a different label, a mixing layer m is drawn
@@ -101,13 +101,14 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         n_test_crops: int = 10,
         scale_augment: float = 1.0,
         gain_augment_db: float = 0.0,
+        tilt_augment: float = 0.0,
         ratio_eps: float = 1e-3,
         **kwargs: Any,
     ) -> None:
         super().__init__(vocab_size, token_list, frontend, specaug, normalize, preencoder, encoder, decoder, **kwargs)
         self._setup_mixing(
             mix_mode, mix_layers, sample_rate, gain_n_fft, crop_length, crop_padding, n_test_crops, scale_augment,
-            gain_augment_db, ratio_eps,
+            gain_augment_db, tilt_augment, ratio_eps,
         )  # fmt: skip
 
     @classmethod
@@ -142,6 +143,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         n_test_crops: int = 10,
         scale_augment: float = 1.0,
         gain_augment_db: float = 0.0,
+        tilt_augment: float = 0.0,
         ratio_eps: float = 1e-3,
     ) -> None:
         encoder = self.encoder
@@ -183,6 +185,8 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
             raise ValueError(f"n_test_crops must be >= 1, got {n_test_crops}")
         if scale_augment < 1.0:
             raise ValueError(f"scale_augment is a factor >= 1 (1.25 in the paper), got {scale_augment}")
+        if not 0.0 <= tilt_augment < 1.0:
+            raise ValueError(f"tilt_augment is the largest |a| of the filter x[n] + a x[n-1], in [0, 1), got {tilt_augment}")
         self.sample_rate = sample_rate
         self.gain_n_fft = gain_n_fft or default_n_fft(sample_rate)
         self.crop_length = crop_length
@@ -190,6 +194,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         self.n_test_crops = n_test_crops
         self.scale_augment = scale_augment
         self.gain_augment_db = gain_augment_db
+        self.tilt_augment = tilt_augment
         self.ratio_eps = ratio_eps
         self._mix_plan: Optional[_MixPlan] = None
         for layer, module in enumerate(points, start=1):
@@ -227,6 +232,11 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
             factor = self.scale_augment ** random.uniform(-1.0, 1.0)
             new_length = max(2, int(round(wav.shape[0] * factor)))
             wav = F.interpolate(wav[None, None], size=new_length, mode="linear", align_corners=False)[0, 0]
+        if self.tilt_augment > 0.0:
+            # A random first-order tilt, a in U(-t, t): a > 0 dulls the highs, a < 0 boosts
+            # them (up to +-25 dB at Nyquist for t = 0.9), for channels unlike the training ones.
+            a = random.uniform(-self.tilt_augment, self.tilt_augment)
+            wav = torch.cat([wav[:1], wav[1:] + a * wav[:-1]])
         if self.gain_augment_db > 0.0:
             wav = wav * 10.0 ** (random.uniform(-self.gain_augment_db, self.gain_augment_db) / 20.0)
         return wav
