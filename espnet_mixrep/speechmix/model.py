@@ -78,6 +78,11 @@ class _MixPlan:
     applied: bool = False
 
 
+def _mixing_options() -> List[str]:
+    """The ``model_conf`` keys that model speechmix adds to ESPnetClassificationModel's."""
+    return list(inspect.signature(SpeechMixClassificationModel._setup_mixing).parameters)[1:]
+
+
 class SpeechMixClassificationModel(ESPnetClassificationModel):
     """ESPnetClassificationModel + SpeechMix / BC learning / manifold mixup + multi-crop testing."""
 
@@ -92,24 +97,12 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         preencoder: Optional[AbsPreEncoder],
         encoder: AbsEncoder,
         decoder: AbsDecoder,
-        mix_mode: str = "speechmix",
-        mix_layers: Sequence[int] = (0,),
-        sample_rate: int = 16000,
-        gain_n_fft: Optional[int] = None,
-        crop_length: Optional[int] = None,
-        crop_padding: Optional[int] = None,
-        n_test_crops: int = 10,
-        scale_augment: float = 1.0,
-        gain_augment_db: float = 0.0,
-        tilt_augment: float = 0.0,
-        ratio_eps: float = 1e-3,
         **kwargs: Any,
     ) -> None:
+        """ESPnetClassificationModel's arguments; the options of :meth:`_setup_mixing` go there."""
+        mixing = {name: kwargs.pop(name) for name in _mixing_options() if name in kwargs}
         super().__init__(vocab_size, token_list, frontend, specaug, normalize, preencoder, encoder, decoder, **kwargs)
-        self._setup_mixing(
-            mix_mode, mix_layers, sample_rate, gain_n_fft, crop_length, crop_padding, n_test_crops, scale_augment,
-            gain_augment_db, tilt_augment, ratio_eps,
-        )  # fmt: skip
+        self._setup_mixing(**mixing)
 
     @classmethod
     def from_stock_model(cls, stock: ESPnetClassificationModel, **mix_conf: Any) -> "SpeechMixClassificationModel":
@@ -120,7 +113,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         """
         if type(stock) is not ESPnetClassificationModel:
             raise TypeError(f"expected the stock ESPnetClassificationModel, got {type(stock).__name__}")
-        options = list(inspect.signature(cls._setup_mixing).parameters)[1:]
+        options = _mixing_options()
         unknown = sorted(set(mix_conf) - set(options))
         if unknown:
             raise ValueError(
