@@ -6,7 +6,8 @@ scoring) after preparing the data once (stages 1-5), then prints per size and
 method the accuracy on nicolas and on the validation set (held-out takes of
 the training speakers), the best epoch, and each method's accuracy difference
 from the baseline with a 95% paired-bootstrap interval over seeds and test
-clips (``espnet_mixrep.stats.paired_bootstrap``).
+clips (``espnet_mixrep.stats.paired_bootstrap``) and the commonest confusions
+on nicolas.
 
 Each run trains until the validation accuracy has not improved for
 ``--patience`` epochs (at most the config's max_epoch) and is decoded with its
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -98,6 +100,16 @@ def _correct(run: Run, dset: str) -> Dict[str, int]:
     return {u: int(hyps[u].strip() == label) for u, label in refs.items()}
 
 
+def _commonest_errors(done: List[Run], top: int = 3) -> str:
+    """The ``top`` commonest (reference -> hypothesis) confusions on nicolas, pooled over the runs."""
+    refs = read_kaldi_map(RECIPE / "dump" / "raw" / "test" / "text")
+    errors: Counter = Counter()
+    for run in done:
+        hyps = read_kaldi_map(run.exp / "cls_test" / "text", allow_empty_value=True)
+        errors.update((refs[u], hyps[u].strip()) for u in refs if hyps[u].strip() != refs[u])
+    return ", ".join(f"{ref}->{hyp or '(none)'} {n}" for (ref, hyp), n in errors.most_common(top))
+
+
 def _best_epoch(run: Run) -> str:
     best = run.exp / "valid.acc.best.pth"
     epochs = sorted(int(p.name.split("epoch")[0]) for p in run.exp.glob("*epoch.pth"))
@@ -113,8 +125,8 @@ def _mean_std(values: List[float]) -> str:
 
 def report(runs: List[Run], configs: List[str]) -> str:
     lines = ["| training takes per digit and speaker | method | valid acc % | nicolas acc % | nicolas per seed | "
-             "best/last epoch per seed | nicolas vs baseline, points [95% CI] |",
-             "|---|---|---|---|---|---|---|"]
+             "best/last epoch per seed | nicolas vs baseline, points [95% CI] | commonest errors on nicolas |",
+             "|---|---|---|---|---|---|---|---|"]
     for takes in sorted({r.takes for r in runs}):
         by_config = {c: [r for r in runs if r.takes == takes and r.config == c and r.done()] for c in configs}
         base = {r.seed: _correct(r, "test") for r in by_config.get("baseline", [])}
@@ -135,7 +147,8 @@ def report(runs: List[Run], configs: List[str]) -> str:
                 vs = (f"{-100 * cmp.change:+.2f} [{-100 * cmp.high:+.2f}, {-100 * cmp.low:+.2f}] {verdict} "
                       f"({len(paired)} seeds)")
             lines.append(f"| {takes} | {config} | {_mean_std(valid)} | {_mean_std(acc)} | "
-                         f"{', '.join(f'{a:.1f}' for a in acc)} | {', '.join(_best_epoch(r) for r in done)} | {vs} |")
+                         f"{', '.join(f'{a:.1f}' for a in acc)} | {', '.join(_best_epoch(r) for r in done)} | {vs} | "
+                         f"{_commonest_errors(done)} |")
     missing = [r.tag for r in runs if not r.done()]
     if missing:
         lines.append(f"\nnot finished ({len(missing)}): {' '.join(missing)}")
