@@ -15,7 +15,10 @@ best checkpoint. A size of n takes trains on ``data/train_t<n>`` (the first n
 training takes of every digit and speaker; 45 = the whole training set); its
 epochs are made as long as the whole set's (``--num_iters_per_epoch``), so the
 patience and max_epoch mean the same number of updates at every size.
-Finished runs are kept: a rerun resumes with the missing ones.
+Finished runs are kept: a rerun resumes with the missing ones. Data are
+prepared only where missing; a second invocation that needs a new training
+size while another one trains would replace dump/raw under it, so let the
+first finish (or prepare every size up front).
 
     python benchmarks/speechmix_fsdd_seeds.py                            # sizes 8 and 45 takes, 3 seeds, 4 methods
     python benchmarks/speechmix_fsdd_seeds.py --train_takes 45 --jobs 2
@@ -66,6 +69,12 @@ class Run:
 
     def done(self) -> bool:
         return (self.exp / "cls_test" / "scoring" / "metrics.json").is_file()
+
+
+def _prepared(dset: str) -> bool:
+    """Stages 2-5 have written ``dset`` (dump/raw and, for training sets, its shape files)."""
+    dumped = (RECIPE / "dump" / "raw" / dset / "text").is_file()
+    return dumped and (dset in ("valid", "test") or (RECIPE / "exp" / f"cls_stats_{dset}" / "train" / "speech_shape").is_file())
 
 
 def _run(args: List[str], log: Path) -> float:
@@ -176,12 +185,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     logs = RECIPE / "exp" / f"{args.tag}_logs"
     logs.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
-        subsets = " ".join(str(n) for n in args.train_takes if n != FULL_TAKES)
-        prep = ["--stop_stage", "5"] + (["--local_data_opts", f"--train_subsets {subsets}"] if subsets else [])
-        print(f"data: {_run(prep, logs / 'prep.log'):.1f} min", flush=True)
-        for n in args.train_takes:
-            if n != FULL_TAKES:
-                _run(["--stage", "2", "--stop_stage", "5", "--train_set", f"train_t{n}"], logs / f"prep_t{n}.log")
+        # Only what is missing: stage 2 replaces dump/raw/<set>, which would pull the
+        # clips from under trainings that another invocation still runs.
+        sizes = [n for n in args.train_takes if not _prepared(Run(n, "", 0, "").train_set)]
+        if sizes or not all(_prepared(s) for s in ("train", "valid", "test")):
+            subsets = " ".join(str(n) for n in args.train_takes if n != FULL_TAKES)
+            prep = ["--stop_stage", "5"] + (["--local_data_opts", f"--train_subsets {subsets}"] if subsets else [])
+            print(f"data: {_run(prep, logs / 'prep.log'):.1f} min", flush=True)
+            for n in args.train_takes:
+                if n != FULL_TAKES:
+                    _run(["--stage", "2", "--stop_stage", "5", "--train_set", f"train_t{n}"], logs / f"prep_t{n}.log")
         full_iters = math.ceil(len(read_kaldi_map(RECIPE / "dump" / "raw" / "train" / "text")) / BATCH_SIZE)
         todo = [r for r in runs if not r.done()]
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
