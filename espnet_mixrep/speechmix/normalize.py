@@ -1,9 +1,8 @@
 """``normalize: waveform_mvn``: per-clip mean and variance normalisation of raw waveforms.
 
 ESPnet's ``utterance_mvn`` computes the same statistics but is written for
-(B, T, D) features; on a (B, T) waveform batch its padding mask makes it
-about 0.27 s per batch of 32 one-second clips on one CPU core, several times
-EnvNet-v2's own forward pass. With the SpeechMix model it runs on each crop
+(B, T, D) features; on a (B, T) waveform batch it is about 80 times slower
+(benchmarks/waveform_mvn.py), longer than EnvNet-v2's own forward pass. With the SpeechMix model it runs on each crop
 (ESPnet's ``encode`` normalises after the crop and any waveform mix), so a
 quiet speaker's clips reach the network at the same level as a loud one's.
 """
