@@ -74,7 +74,8 @@ class Run:
 def _prepared(dset: str) -> bool:
     """Stages 2-5 have written ``dset`` (dump/raw and, for training sets, its shape files)."""
     dumped = (RECIPE / "dump" / "raw" / dset / "text").is_file()
-    return dumped and (dset in ("valid", "test") or (RECIPE / "exp" / f"cls_stats_{dset}" / "train" / "speech_shape").is_file())
+    shapes = RECIPE / "exp" / f"cls_stats_{dset}" / "train" / "speech_shape"
+    return dumped and (dset in ("valid", "test") or shapes.is_file())
 
 
 def _run(args: List[str], log: Path) -> float:

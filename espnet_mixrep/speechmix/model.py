@@ -179,7 +179,9 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         if scale_augment < 1.0:
             raise ValueError(f"scale_augment is a factor >= 1 (1.25 in the paper), got {scale_augment}")
         if not 0.0 <= tilt_augment < 1.0:
-            raise ValueError(f"tilt_augment is the largest |a| of the filter x[n] + a x[n-1], in [0, 1), got {tilt_augment}")
+            raise ValueError(
+                f"tilt_augment is the largest |a| of the filter x[n] + a x[n-1], in [0, 1), got {tilt_augment}"
+            )
         self.sample_rate = sample_rate
         self.gain_n_fft = gain_n_fft or default_n_fft(sample_rate)
         self.crop_length = crop_length
