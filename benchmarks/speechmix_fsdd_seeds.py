@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -52,6 +53,10 @@ FULL_TAKES = 45  # training takes per digit and speaker (takes 45-49 are the val
 BATCH_SIZE = 32  # the configs' batch_size
 
 
+def _train_set(takes: int) -> str:
+    return "train" if takes == FULL_TAKES else f"train_t{takes}"
+
+
 @dataclass(frozen=True)
 class Run:
     takes: int
@@ -61,7 +66,7 @@ class Run:
 
     @property
     def train_set(self) -> str:
-        return "train" if self.takes == FULL_TAKES else f"train_t{self.takes}"
+        return _train_set(self.takes)
 
     @property
     def exp(self) -> Path:
@@ -103,20 +108,31 @@ def _train(run: Run, args: argparse.Namespace, full_iters: int, logs: Path) -> s
     return f"{run.tag}: {minutes:.1f} min"
 
 
+@lru_cache(maxsize=None)
+def _labels(dset: str) -> Dict[str, str]:
+    """Clip id -> reference class of ``dset``."""
+    return read_kaldi_map(RECIPE / "dump" / "raw" / dset / "text")
+
+
+@lru_cache(maxsize=None)
+def _predictions(run: Run, dset: str) -> Dict[str, str]:
+    """Clip id -> the class the run predicted (read once per run and set)."""
+    return {u: h.strip() for u, h in read_kaldi_map(run.exp / f"cls_{dset}" / "text", allow_empty_value=True).items()}
+
+
 def _correct(run: Run, dset: str) -> Dict[str, int]:
     """Clip id -> 1 if the run classified it right."""
-    refs = read_kaldi_map(RECIPE / "dump" / "raw" / dset / "text")
-    hyps = read_kaldi_map(run.exp / f"cls_{dset}" / "text", allow_empty_value=True)
-    return {u: int(hyps[u].strip() == label) for u, label in refs.items()}
+    hyps = _predictions(run, dset)
+    return {u: int(hyps[u] == label) for u, label in _labels(dset).items()}
 
 
 def _commonest_errors(done: List[Run], top: int = 3) -> str:
     """The ``top`` commonest (reference -> hypothesis) confusions on nicolas, pooled over the runs."""
-    refs = read_kaldi_map(RECIPE / "dump" / "raw" / "test" / "text")
+    refs = _labels("test")
     errors: Counter = Counter()
     for run in done:
-        hyps = read_kaldi_map(run.exp / "cls_test" / "text", allow_empty_value=True)
-        errors.update((refs[u], hyps[u].strip()) for u in refs if hyps[u].strip() != refs[u])
+        hyps = _predictions(run, "test")
+        errors.update((refs[u], hyps[u]) for u in refs if hyps[u] != refs[u])
     return ", ".join(f"{ref}->{hyp or '(none)'} {n}" for (ref, hyp), n in errors.most_common(top))
 
 
@@ -188,7 +204,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not args.report_only:
         # Only what is missing: stage 2 replaces dump/raw/<set>, which would pull the
         # clips from under trainings that another invocation still runs.
-        sizes = [n for n in args.train_takes if not _prepared(Run(n, "", 0, "").train_set)]
+        sizes = [n for n in args.train_takes if not _prepared(_train_set(n))]
         if sizes or not all(_prepared(s) for s in ("train", "valid", "test")):
             subsets = " ".join(str(n) for n in args.train_takes if n != FULL_TAKES)
             prep = ["--stop_stage", "5"] + (["--local_data_opts", f"--train_subsets {subsets}"] if subsets else [])
