@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from espnet_mixrep.recipes.audio import remove_dc_offset
 from espnet_mixrep.recipes.datadir import DataDirError, read_kaldi_map, validate_data_dir
 from espnet_mixrep.recipes.fsdd import (
     DEFAULT_SETS,
@@ -58,6 +59,7 @@ def _source_takes(data_dir: Path, fsdd_dir: Path) -> Dict[str, set]:
         if match:
             digit, speaker, take = match.groups()
             audio, _ = soundfile.read(str(path), dtype="int16")
+            audio = remove_dc_offset(audio)  # as prepare_fsdd joins them
             recordings.setdefault(speaker, {})[audio.tobytes()] = (speaker, int(take), int(digit))
     used: Dict[str, set] = {}
     for set_dir in sorted(p for p in data_dir.iterdir() if (p / "wav.scp").exists()):
@@ -94,6 +96,25 @@ def test_split_rule_is_disjoint_by_take_and_by_test_speaker(fsdd_dir: Path, tmp_
     for name in used:
         texts = read_kaldi_map(tmp_path / name / "text")
         assert all(2 <= len(t.split()) <= 5 and set(t.split()) <= set(DIGIT_WORDS) for t in texts.values())
+
+
+def test_remove_dc_offset_subtracts_the_rounded_mean_within_int16() -> None:
+    out = remove_dc_offset(np.array([100, 102, 105], dtype=np.int16))
+    assert out.dtype == np.int16 and out.tolist() == [-2, 0, 3]  # mean 102.33 -> 102
+    clipped = remove_dc_offset(np.array([30000, 30000, -30000], dtype=np.int16))
+    assert clipped.tolist() == [20000, 20000, -32768]  # mean 10000: -40000 clips, no wrap-around
+    centred = np.array([-3, 3], dtype=np.int16)
+    assert remove_dc_offset(centred) is centred
+
+
+def test_recordings_are_joined_without_their_dc_offset(fsdd_dir: Path, tmp_path: Path) -> None:
+    """nicolas records at about -238: joined raw to zero gaps, each digit would start and end with a step."""
+    raw = soundfile.read(str(fsdd_dir / "recordings" / "0_nicolas_0.wav"), dtype="int16")[0]
+    assert raw.mean() < -200
+    prepare_fsdd(fsdd_dir, tmp_path, SMALL_SETS, seed=3)
+    for wav in read_kaldi_map(tmp_path / "test" / "wav.scp").values():
+        audio = soundfile.read(wav, dtype="int16")[0].astype(np.float64)
+        assert abs(audio.mean()) < 1.0 and audio[0] == 0 and audio[-1] == 0
 
 
 def test_prepare_is_deterministic(fsdd_dir: Path, tmp_path: Path) -> None:

@@ -145,6 +145,11 @@ def test_stage_checks(tmp_path: Path) -> None:
         format_cls_data_dir(data, tmp_path / "dump", 8000, min_samples=200)
     assert format_cls_data_dir(data, tmp_path / "dump", 8000, min_samples=200, pad_short=True) == 1
     assert soundfile.info(str(tmp_path / "dump" / "data" / "u1.wav")).frames == 200
+    soundfile.write(tmp_path / "a.wav", np.full(100, 327, dtype=np.int16), 8000)  # a DC offset of 327
+    format_cls_data_dir(data, tmp_path / "dump", 8000, min_samples=200, pad_short=True)
+    assert soundfile.read(tmp_path / "dump" / "data" / "u1.wav", dtype="int16")[0].max() == 327
+    format_cls_data_dir(data, tmp_path / "dump", 8000, min_samples=200, pad_short=True, remove_dc=True)
+    assert not soundfile.read(tmp_path / "dump" / "data" / "u1.wav", dtype="int16")[0].any()  # no step at the padding
     (data / "wav.scp").write_text(f"u1 {tmp_path / 'b.wav'}\n")
     with pytest.raises(DataDirError, match="at 16000 Hz, the recipe's fs is 8000 Hz"):
         format_cls_data_dir(data, tmp_path / "dump", 8000)

@@ -3,7 +3,8 @@
 FSDD (Jakobovski et al., CC BY-SA 4.0) holds isolated digits,
 ``recordings/{digit}_{speaker}_{index}.wav``, 8 kHz mono. We build
 connected-digit utterances from them: ``min_digits`` to ``max_digits``
-recordings of ONE speaker joined with short silent gaps, transcript the digit
+recordings of ONE speaker, each with its DC offset removed, joined with short
+silent gaps, transcript the digit
 words ("THREE ONE FOUR"). Everything is drawn from seeded generators, so the
 same options always give byte-identical data directories.
 
@@ -30,6 +31,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from espnet_mixrep.recipes.audio import remove_dc_offset
 from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, atomic_dir, check_wav_complete, write_data_dir
 
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
@@ -172,7 +174,8 @@ def _read_recording(path: Path) -> np.ndarray:
         raise DataDirError(f"{path}: expected 8 kHz mono, got {rate} Hz x {audio.shape[1]} channels")
     if audio.shape[0] == 0:
         raise DataDirError(f"{path}: empty recording")
-    return audio[:, 0]
+    # The recordings are joined with silent gaps: an offset would make steps.
+    return remove_dc_offset(audio[:, 0])
 
 
 @dataclass(frozen=True)

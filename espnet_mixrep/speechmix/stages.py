@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import soundfile
 
+from espnet_mixrep.recipes.audio import remove_dc_offset
 from espnet_mixrep.recipes.datadir import (
     DataDirError,
     PathLike,
@@ -53,13 +54,21 @@ def _read_clip_job(job: tuple) -> tuple:
 
 
 def format_cls_data_dir(
-    src: PathLike, dst: PathLike, fs: int, min_samples: int = 0, pad_short: bool = False, nj: int = 1
+    src: PathLike,
+    dst: PathLike,
+    fs: int,
+    min_samples: int = 0,
+    pad_short: bool = False,
+    nj: int = 1,
+    remove_dc: bool = False,
 ) -> int:
     """Stage 2: copy ``src`` to ``dst`` with every clip checked and written as 16-bit PCM.
 
     Clips must be mono at ``fs``. A clip shorter than ``min_samples`` (the
     training crop) is an error naming the files, unless ``pad_short``, which
     zero-pads it symmetrically to ``min_samples`` (FSDD's short digits).
+    ``remove_dc`` subtracts each clip's mean first, so that the zero padding
+    (here and the model's crop padding) adds no step at the clip's edges.
     All clips are checked before anything is written; ``nj`` processes read
     them. Returns the clip count.
     """
@@ -81,6 +90,8 @@ def format_cls_data_dir(
     for (utt_id, entry), (audio, rate) in zip(wav_scp.items(), read):
         if rate != fs:
             raise DataDirError(f"{src / 'wav.scp'}: '{entry}' is at {rate} Hz, the recipe's fs is {fs} Hz")
+        if remove_dc:
+            audio = remove_dc_offset(audio)
         if len(audio) < min_samples:
             if not pad_short:
                 short.append(f"{entry} ({len(audio)} samples)")
@@ -246,6 +257,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--min_samples", type=int, default=0)
     p.add_argument("--pad_short", type=_bool, default=False)
     p.add_argument("--nj", type=int, default=1, help="processes reading the clips")
+    p.add_argument("--remove_dc", type=_bool, default=False, help="subtract each clip's mean before padding")
     p = sub.add_parser("token_list", help="stage 4: class token list")
     p.add_argument("--train_text", required=True)
     p.add_argument("--output", required=True)
@@ -268,7 +280,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
     try:
         if args.command == "format":
-            n = format_cls_data_dir(args.src, args.dst, args.fs, args.min_samples, args.pad_short, nj=args.nj)
+            n = format_cls_data_dir(
+                args.src, args.dst, args.fs, args.min_samples, args.pad_short, nj=args.nj, remove_dc=args.remove_dc
+            )
             print(f"{args.dst}: {n} clips")
         elif args.command == "token_list":
             tokens = make_class_token_list(args.train_text, args.output)

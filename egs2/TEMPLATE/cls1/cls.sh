@@ -17,6 +17,7 @@ local_data_opts=""
 fs=16000
 min_clip_samples=0       # clips shorter than this (the training crop) are an error...
 pad_short_clips=false    # ...unless padded with zeros to that length
+remove_dc_offset=false   # subtract each clip's mean in stage 2 (before any zero padding)
 train_set=""; valid_set=""; test_sets=""
 dumpdir=dump; expdir=exp
 token_list=""
@@ -39,6 +40,7 @@ Options (--name value):
   --fs                   sample rate of all clips (${fs})
   --min_clip_samples     shortest allowed clip = training crop (${min_clip_samples})
   --pad_short_clips      zero-pad shorter clips instead of failing (${pad_short_clips})
+  --remove_dc_offset     subtract each clip's mean in stage 2 (${remove_dc_offset})
   --local_data_opts      options for local/data.sh
   --token_list           class list (default data/token_list/classes.txt)
   --cls_config/--cls_args/--cls_tag   training config, extra options, exp name
@@ -100,7 +102,8 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     log "Stage 2: format clips into ${data_feats} (fs=${fs}, min_clip_samples=${min_clip_samples})"
     for dset in ${train_set} ${valid_set} ${test_sets}; do
         ${stages_py} format --src "data/${dset}" --dst "${data_feats}/${dset}" --fs "${fs}" \
-            --min_samples "${min_clip_samples}" --pad_short "${pad_short_clips}" --nj "${nj}"
+            --min_samples "${min_clip_samples}" --pad_short "${pad_short_clips}" \
+            --remove_dc "${remove_dc_offset}" --nj "${nj}"
     done
 fi
 
