@@ -59,7 +59,6 @@ def _source_takes(data_dir: Path, fsdd_dir: Path) -> Dict[str, set]:
         if match:
             digit, speaker, take = match.groups()
             audio, _ = soundfile.read(str(path), dtype="int16")
-            audio = remove_dc_offset(audio)  # as prepare_fsdd joins them
             recordings.setdefault(speaker, {})[audio.tobytes()] = (speaker, int(take), int(digit))
     used: Dict[str, set] = {}
     for set_dir in sorted(p for p in data_dir.iterdir() if (p / "wav.scp").exists()):
@@ -111,7 +110,7 @@ def test_recordings_are_joined_without_their_dc_offset(fsdd_dir: Path, tmp_path:
     """nicolas records at about -238: joined raw to zero gaps, each digit would start and end with a step."""
     raw = soundfile.read(str(fsdd_dir / "recordings" / "0_nicolas_0.wav"), dtype="int16")[0]
     assert raw.mean() < -200
-    prepare_fsdd(fsdd_dir, tmp_path, SMALL_SETS, seed=3)
+    prepare_fsdd(fsdd_dir, tmp_path, SMALL_SETS, seed=3, remove_dc=True)
     for wav in read_kaldi_map(tmp_path / "test" / "wav.scp").values():
         audio = soundfile.read(wav, dtype="int16")[0].astype(np.float64)
         assert abs(audio.mean()) < 1.0 and audio[0] == 0 and audio[-1] == 0

@@ -29,7 +29,8 @@ def _prepare_fsdd(args: argparse.Namespace) -> None:
     fsdd_dir = find_or_download_fsdd(args.fsdd_dir, args.repo_root, args.download_dir)
     print(f"FSDD recordings: {fsdd_dir}", file=sys.stderr)
     counts = prepare_fsdd(
-        fsdd_dir, args.data_dir, sets, seed=args.seed, min_digits=args.min_digits, max_digits=args.max_digits
+        fsdd_dir, args.data_dir, sets, seed=args.seed, min_digits=args.min_digits, max_digits=args.max_digits,
+        remove_dc=args.remove_dc_offset == "true",
     )
     for name, n in counts.items():
         print(f"{Path(args.data_dir) / name}: {n} utterances", file=sys.stderr)
@@ -165,6 +166,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min_digits", type=int, default=2)
     p.add_argument("--max_digits", type=int, default=5)
+    p.add_argument("--remove_dc_offset", default="false", choices=["true", "false"],
+                   help="subtract each recording's mean before joining")
     p.set_defaults(func=_prepare_fsdd)
 
     p = sub.add_parser("validate_data_dir", help="check a Kaldi data dir")

@@ -7,7 +7,6 @@ set -euo pipefail
     --fs 8000 \
     --min_clip_samples 8000 \
     --pad_short_clips true \
-    --remove_dc_offset true \
     --train_set train --valid_set valid --test_sets test \
     --cls_config conf/train_speechmix.yaml \
     "$@"

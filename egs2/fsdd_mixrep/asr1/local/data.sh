@@ -27,9 +27,11 @@ num_test=200
 min_digits=2
 max_digits=5
 seed=0
+remove_dc_offset=false   # subtract each recording's mean before joining (nicolas records at about -238)
 
 help_message="Usage: $0 [--fsdd_dir DIR] [--num_train N] [--train_speakers \"a b\"] [--train_takes FIRST-LAST]
-  (the same three for valid, test_seen and test) [--min_digits N] [--max_digits N] [--seed N]"
+  (the same three for valid, test_seen and test) [--min_digits N] [--max_digits N] [--seed N]
+  [--remove_dc_offset true|false]"
 . utils/parse_options.sh
 . ./db.sh
 
@@ -40,4 +42,5 @@ python -m espnet_mixrep.bin.recipe prepare_fsdd \
     --valid_speakers "${valid_speakers}" --valid_takes "${valid_takes}" --num_valid "${num_valid}" \
     --test_seen_speakers "${test_seen_speakers}" --test_seen_takes "${test_seen_takes}" --num_test_seen "${num_test_seen}" \
     --test_speakers "${test_speakers}" --test_takes "${test_takes}" --num_test "${num_test}" \
-    --min_digits "${min_digits}" --max_digits "${max_digits}" --seed "${seed}"
+    --min_digits "${min_digits}" --max_digits "${max_digits}" --seed "${seed}" \
+    --remove_dc_offset "${remove_dc_offset}"
