@@ -31,10 +31,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from ldc_fixtures import SpeechSource, write_shorten_sphere  # noqa: E402
 
-from espnet_mixrep.recipes.audio import format_data_dir  # noqa: E402
-from espnet_mixrep.recipes.datadir import Utterance, write_data_dir  # noqa: E402
-from espnet_mixrep.recipes.shorten import warm_up_decoder  # noqa: E402
-from espnet_mixrep.recipes.sphere import decode_sphere_bytes, sph2pipe_path, sphere_wav_command  # noqa: E402
+from espnet_mixrep.stages.format import format_data_dir  # noqa: E402
+from espnet_mixrep.core.datadir import Utterance, write_data_dir  # noqa: E402
+from espnet_mixrep.core.shorten import warm_up_decoder  # noqa: E402
+from espnet_mixrep.core.sphere import decode_sphere_bytes, sph2pipe_path, sphere_wav_command  # noqa: E402
 
 # WSJ train_si284 (specs/recipes.md): 37416 utterances, about 81 h of 16 kHz mono.
 WSJ_UTTERANCES, WSJ_HOURS = 37416, 81.0
@@ -55,7 +55,7 @@ import json, resource, time
 def cpu():
     u = resource.getrusage(resource.RUSAGE_SELF); return u.ru_utime + u.ru_stime
 t0 = cpu(); import numba; t1 = cpu()
-from espnet_mixrep.recipes.shorten import warm_up_decoder; t2 = cpu()
+from espnet_mixrep.core.shorten import warm_up_decoder; t2 = cpu()
 warm_up_decoder(); t3 = cpu()
 print(json.dumps({"import_numba": t1 - t0, "import_decoder": t2 - t1, "first_decode": t3 - t2}))
 """
@@ -90,8 +90,8 @@ def sph2pipe_per_file(sph2pipe: str, path: Path, repeats: int) -> float:
 
 MEMORY_PROBE = """
 import json, sys
-from espnet_mixrep.recipes.shorten import warm_up_decoder
-from espnet_mixrep.recipes.sphere import decode_sphere_bytes
+from espnet_mixrep.core.shorten import warm_up_decoder
+from espnet_mixrep.core.sphere import decode_sphere_bytes
 def status(key):
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(key + ":"))
 warm_up_decoder()

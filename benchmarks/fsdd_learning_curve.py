@@ -17,7 +17,7 @@ The report gives, per size, method, decoding and test set: WER per seed,
 mean and standard deviation, error types pooled over seeds, epochs trained,
 and each mixing method's relative WER change against the baseline with a 95%
 paired-bootstrap interval that resamples seeds and utterances together
-(espnet_mixrep.stats.paired_bootstrap; the same seeds and test utterances
+(espnet_mixrep.core.stats.paired_bootstrap; the same seeds and test utterances
 for both methods). A change whose interval contains 0 cannot be told apart
 from the baseline.
 
@@ -54,7 +54,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from espnet_mixrep.recipes.fsdd import resolve_fsdd_dir  # noqa: E402
-from espnet_mixrep.stats import paired_bootstrap  # noqa: E402
+from espnet_mixrep.core.stats import paired_bootstrap  # noqa: E402
 
 RECIPE = REPO / "egs2" / "fsdd_mixrep" / "asr1"
 TEMPLATE = REPO / "egs2" / "TEMPLATE" / "asr1"

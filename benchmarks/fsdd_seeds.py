@@ -39,8 +39,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import numpy as np  # noqa: E402
 from fsdd_learning_curve import utterance_scores  # noqa: E402
 
-from espnet_mixrep.recipes.scoring import wer_table  # noqa: E402
-from espnet_mixrep.stats import paired_bootstrap  # noqa: E402
+from espnet_mixrep.stages.scoring import wer_table  # noqa: E402
+from espnet_mixrep.core.stats import paired_bootstrap  # noqa: E402
 
 RECIPE = REPO / "egs2" / "fsdd_mixrep" / "asr1"
 DEFAULT_CONFIGS = "conf/train_asr_baseline.yaml conf/train_asr_mixrep.yaml"
@@ -112,7 +112,7 @@ def print_report(results: List[Tuple[str, str, str, Dict[int, float]]], expdir: 
     print("\nWER in %, the seed in brackets; std = sample standard deviation over seeds. Change: relative")
     print("WER change, pooled over the seeds both configs have, with the 95% percentile interval of")
     print("10000 paired-bootstrap replicates resampling seeds and utterances together")
-    print("(espnet_mixrep.stats.paired_bootstrap); 'cannot tell' = the interval contains 0.")
+    print("(espnet_mixrep.core.stats.paired_bootstrap); 'cannot tell' = the interval contains 0.")
 
 
 def main() -> None:

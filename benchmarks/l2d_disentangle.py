@@ -41,7 +41,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from espnet_mixrep.stats import paired_bootstrap, paired_t_interval  # noqa: E402
+from espnet_mixrep.core.stats import paired_bootstrap, paired_t_interval  # noqa: E402
 
 RECIPE = REPO / "egs2" / "fsdd_learn2diss" / "ssl1"
 PROBES = ("frames_speaker", "frames_digit", "utterance_speaker", "utterance_digit")
@@ -79,7 +79,7 @@ def kmeans_label_probe(recipe: Path) -> Dict[str, float]:
     histogram, fitted on train and scored on valid: what the pseudo-con target itself carries."""
     from sklearn.linear_model import LogisticRegression
 
-    from espnet_mixrep.recipes.datadir import read_kaldi_map
+    from espnet_mixrep.core.datadir import read_kaldi_map
 
     def load(split: str):
         labels = {u: np.array(v.split(), dtype=int) for u, v in read_kaldi_map(recipe / "dump" / split / "kmeans").items()}

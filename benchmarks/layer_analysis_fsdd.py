@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from espnet_mixrep.analysis.extract import AudioSource, build_extractor, resolve_layers
-from espnet_mixrep.analysis.fsdd_probe import prepare_fsdd_probe
+from espnet_mixrep.recipes.fsdd_probe import prepare_fsdd_probe
 from espnet_mixrep.analysis.pipeline import AnalysisOptions, load_label_sets, score_model
 from espnet_mixrep.analysis.report import plot_layerwise, write_table
 from espnet_mixrep.recipes.fsdd import resolve_fsdd_dir

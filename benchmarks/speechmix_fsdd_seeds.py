@@ -6,7 +6,7 @@ scoring) after preparing the data once (stages 1-5), then prints per size and
 method the accuracy on nicolas and on the validation set (held-out takes of
 the training speakers), the best epoch, and each method's accuracy difference
 from the baseline with a 95% paired-bootstrap interval over seeds and test
-clips (``espnet_mixrep.stats.paired_bootstrap``) and the commonest confusions
+clips (``espnet_mixrep.core.stats.paired_bootstrap``) and the commonest confusions
 on nicolas.
 
 Each run trains until the validation accuracy has not improved for
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import math
 import os
 import statistics
@@ -44,8 +43,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from espnet_mixrep.recipes.datadir import read_kaldi_map
-from espnet_mixrep.stats import paired_bootstrap
+from espnet_mixrep.core.datadir import read_kaldi_map
+from espnet_mixrep.core.stats import paired_bootstrap
 
 RECIPE = Path(__file__).resolve().parent.parent / "egs2" / "fsdd_speechmix" / "cls1"
 CONFIGS = ("baseline", "bc", "plain", "speechmix")

@@ -21,9 +21,10 @@ import soundfile
 from conftest import find_fsdd_dir
 from shorten_encoder import encode_shorten
 
-from espnet_mixrep.recipes.g711 import linear_to_ulaw
-from espnet_mixrep.recipes.shorten import TYPE_AU2
-from espnet_mixrep.recipes.sphere import resample_int16, write_sphere
+from espnet_mixrep.core.g711 import linear_to_ulaw
+from espnet_mixrep.core.shorten import TYPE_AU2
+from espnet_mixrep.core.audio import resample
+from espnet_mixrep.core.sphere import write_sphere
 from espnet_mixrep.recipes.swbd import hub5_utterance_id
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -44,7 +45,7 @@ class SpeechSource:
                 speaker = ["george", "jackson", "lucas", "nicolas"][take % 4]
                 path = self.fsdd / "recordings" / f"{digit}_{speaker}_{take % 50}.wav"
                 samples, rate = soundfile.read(path, dtype="int16")
-                samples = resample_int16(samples, rate, self.rate)
+                samples = resample(samples, rate, self.rate)
             else:
                 t = np.arange(int(0.35 * self.rate)) / self.rate
                 samples = (8000 * np.sin(2 * np.pi * (300 + 60 * digit + 7 * take) * t)).astype(np.int16)

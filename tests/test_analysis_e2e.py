@@ -24,7 +24,7 @@ import yaml
 
 from espnet_mixrep.analysis.extract import AudioSource, ModelSpecError, build_extractor, extract_unit_representations
 from espnet_mixrep.analysis.labels import LabelSet, Unit
-from espnet_mixrep.analysis.fsdd_probe import prepare_fsdd_probe
+from espnet_mixrep.recipes.fsdd_probe import prepare_fsdd_probe
 from espnet_mixrep.bin import layer_analysis
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from espnet_mixrep.recipes.datadir import DataDirError, Utterance, read_kaldi_map, validate_data_dir, write_data_dir
+from espnet_mixrep.core.datadir import DataDirError, Utterance, read_kaldi_map, validate_data_dir, write_data_dir
 from espnet_mixrep.recipes.fsdd import download_fsdd
 
 

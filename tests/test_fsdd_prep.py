@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from espnet_mixrep.recipes.audio import remove_dc_offset
-from espnet_mixrep.recipes.datadir import DataDirError, read_kaldi_map, validate_data_dir
+from espnet_mixrep.core.audio import remove_dc_offset
+from espnet_mixrep.core.datadir import DataDirError, read_kaldi_map, validate_data_dir
 from espnet_mixrep.recipes.fsdd import (
     DEFAULT_SETS,
     DIGIT_WORDS,
@@ -27,7 +27,7 @@ from espnet_mixrep.recipes.fsdd import (
     prepare_fsdd,
     resolve_fsdd_dir,
 )
-from espnet_mixrep.recipes.fsdd_isolated import main as prepare_isolated_main
+from espnet_mixrep.bin.prepare_fsdd_isolated import main as prepare_isolated_main
 
 SEEN = ("george", "jackson", "lucas")
 SMALL_SETS = {

@@ -13,7 +13,7 @@ from typing import Dict
 
 import pytest
 
-from espnet_mixrep.recipes.hub import stage_repository
+from espnet_mixrep.stages.hub import stage_repository
 
 CONFIG = """encoder: mixrep_conformer
 encoder_conf:

@@ -16,7 +16,7 @@ from espnet_mixrep.learn2diss.losses import refit_club_estimate, reverse_gradien
 from espnet_mixrep.learn2diss.model import Learn2DissModel, running_batch_norm
 from espnet_mixrep.learn2diss.monitor import ClubMonitor, Learn2DissTrainer, NegativeMIEstimate, in_fit_half
 from espnet_mixrep.learn2diss.task import Learn2DissTask
-from espnet_mixrep.recipes.datadir import DataDirError, speaker_index, write_speaker_ids
+from espnet_mixrep.core.datadir import DataDirError, speaker_index, write_speaker_ids
 from test_learn2diss_model import TINY_EXTRACTOR, TINY_MODEL, batch, kmeans_for
 
 

@@ -17,7 +17,7 @@ from typing import Dict, List
 
 import pytest
 
-from espnet_mixrep.recipes.datadir import read_kaldi_map
+from espnet_mixrep.core.datadir import read_kaldi_map
 from process_tree import as_terminal_job, descendants, wait_until_gone
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from espnet_mixrep.recipes.audio import format_data_dir, split_jobs
-from espnet_mixrep.recipes.datadir import Utterance, read_kaldi_map, write_data_dir
+from espnet_mixrep.stages.format import format_data_dir, split_jobs
+from espnet_mixrep.core.datadir import Utterance, read_kaldi_map, write_data_dir
 
 
 def test_segments_of_one_recording_are_cut_from_a_single_read(tmp_path: Path):

@@ -14,8 +14,8 @@ import pytest
 import soundfile
 
 from espnet_mixrep.bin import run_jobs
-from espnet_mixrep.recipes.audio import filter_data_dir, format_data_dir, split_scp
-from espnet_mixrep.recipes.datadir import (
+from espnet_mixrep.stages.format import filter_data_dir, format_data_dir, split_scp
+from espnet_mixrep.core.datadir import (
     DataDirError,
     Utterance,
     atomic_file,
@@ -24,10 +24,10 @@ from espnet_mixrep.recipes.datadir import (
     validate_data_dir,
     write_data_dir,
 )
-from espnet_mixrep.recipes.decode import merge_decode_outputs
-from espnet_mixrep.recipes.hub import stage_repository
-from espnet_mixrep.recipes.lm_text import make_lm_text
-from espnet_mixrep.recipes.scoring import score_decode_dir, write_recipe_results
+from espnet_mixrep.stages.decode import merge_decode_outputs
+from espnet_mixrep.stages.hub import stage_repository
+from espnet_mixrep.stages.lm_text import make_lm_text
+from espnet_mixrep.stages.scoring import score_decode_dir, write_recipe_results
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "egs2" / "TEMPLATE" / "asr1"
 
@@ -283,7 +283,7 @@ def test_scoring_tokenizes_as_espnet_stage_13(tmp_path: Path, cleaner) -> None:
 
 
 def test_generated_results_never_overwrite_a_git_tracked_file(tmp_path: Path) -> None:
-    from espnet_mixrep.recipes.scoring import check_not_tracked_by_git
+    from espnet_mixrep.stages.scoring import check_not_tracked_by_git
 
     (tmp_path / "exp").mkdir()
     (tmp_path / "RESULTS.md").write_text("reference numbers\n")
@@ -307,7 +307,7 @@ def test_scoring_refuses_missing_hypotheses(tmp_path: Path) -> None:
 def test_token_list_matches_espnet_tokenize_text(tmp_path: Path, token_type: str) -> None:
     from espnet2.bin.tokenize_text import tokenize
 
-    from espnet_mixrep.recipes.tokens import make_token_list
+    from espnet_mixrep.stages.tokens import make_token_list
 
     text = tmp_path / "text"
     words = ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"]
@@ -326,7 +326,7 @@ def test_token_list_matches_espnet_tokenize_text(tmp_path: Path, token_type: str
 
 
 def test_token_list_names_the_text_when_nbpe_is_too_big(tmp_path: Path) -> None:
-    from espnet_mixrep.recipes.tokens import make_token_list
+    from espnet_mixrep.stages.tokens import make_token_list
 
     (tmp_path / "text").write_text("u1 ONE TWO\nu2 TWO\n")
     with pytest.raises(DataDirError, match=r"text: sentencepiece failed with --nbpe 500"):

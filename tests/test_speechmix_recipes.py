@@ -16,10 +16,10 @@ import pytest
 import soundfile
 import yaml
 
-from espnet_mixrep.recipes.datadir import DataDirError
+from espnet_mixrep.core.datadir import DataDirError
 from espnet_mixrep.recipes.esc50 import prepare_esc50
 from espnet_mixrep.recipes.fsdd_cls import prepare_fsdd_cls
-from espnet_mixrep.speechmix.stages import check_labels, format_cls_data_dir, make_class_token_list
+from espnet_mixrep.stages.cls import check_labels, format_cls_data_dir, make_class_token_list
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

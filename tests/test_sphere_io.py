@@ -16,8 +16,8 @@ import soundfile
 
 from shorten_encoder import encode_shorten
 
-from espnet_mixrep.recipes.g711 import ALAW_TO_LINEAR
-from espnet_mixrep.recipes.sphere import (
+from espnet_mixrep.core.g711 import ALAW_TO_LINEAR
+from espnet_mixrep.core.sphere import (
     ULAW_TO_LINEAR,
     SphereCommand,
     SphereError,

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from espnet_mixrep.recipes.audio import format_data_dir
-from espnet_mixrep.recipes.datadir import DataDirError, Utterance, read_kaldi_map, write_data_dir
-from espnet_mixrep.recipes.sphere import SphereError, check_sphere_readable, read_sphere, sphere_wav_command
+from espnet_mixrep.stages.format import format_data_dir
+from espnet_mixrep.core.datadir import DataDirError, Utterance, read_kaldi_map, write_data_dir
+from espnet_mixrep.core.sphere import SphereError, check_sphere_readable, read_sphere, sphere_wav_command
 
 FILES = [
     "123_1pcbe_shn", "123_1pcle_shn", "123_1ulaw_shn", "123_2alaw",

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from shorten_encoder import encode_shorten
 
-from espnet_mixrep.recipes.g711 import ULAW_TO_LINEAR
-from espnet_mixrep.recipes.shorten import TYPE_AU1, TYPE_AU2, ULAW_OUTWARD, ShortenError, decode_shorten
-from espnet_mixrep.recipes.sphere import read_sphere, sphere_wav_command
+from espnet_mixrep.core.g711 import ULAW_TO_LINEAR
+from espnet_mixrep.core.shorten import TYPE_AU1, TYPE_AU2, ULAW_OUTWARD, ShortenError, decode_shorten
+from espnet_mixrep.core.sphere import read_sphere, sphere_wav_command
 
 
 def _signal(frames: int, channels: int, seed: int = 0) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from espnet_mixrep.stats import paired_bootstrap, paired_t_interval, pooled_rate
+from espnet_mixrep.core.stats import paired_bootstrap, paired_t_interval, pooled_rate
 
 
 def test_pooled_rate_sums_over_seeds_and_utterances() -> None:

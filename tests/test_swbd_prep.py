@@ -13,9 +13,9 @@ import pytest
 import soundfile
 from ldc_fixtures import make_swbd_corpus
 
-from espnet_mixrep.recipes.datadir import read_kaldi_map, validate_data_dir
+from espnet_mixrep.core.datadir import read_kaldi_map, validate_data_dir
 from espnet_mixrep.recipes.hub5_scoring import hubscr_available, score_hub5
-from espnet_mixrep.recipes.sphere import read_sphere
+from espnet_mixrep.core.sphere import read_sphere
 from espnet_mixrep.recipes.swbd import SwbdCorpusError, prepare_swbd, segment_centiseconds
 
 SUBSETS = {"train_40h": 0.002, "train_80h": 0.004}  # hours: tiny stand-ins for 40 h / 80 h
@@ -136,12 +136,12 @@ def test_hub5_scoring_splits_swbd_and_callhome(swbd, prepared, tmp_path):
     data, _ = prepared
     hyp_file = _handmade_hyps(swbd, data, tmp_path / "text")
     results = score_hub5(hyp_file, data / "local" / "eval2000", tmp_path / "score", use_sclite=False)
-    assert (results["swbd"].sub, results["swbd"].dele, results["swbd"].ins) == (1, 0, 0)
-    assert (results["callhm"].sub, results["callhm"].dele, results["callhm"].ins) == (0, 1, 0)
+    assert (results["swbd"].substitutions, results["swbd"].deletions, results["swbd"].insertions) == (1, 0, 0)
+    assert (results["callhm"].substitutions, results["callhm"].deletions, results["callhm"].insertions) == (0, 1, 0)
     assert results["all"].errors == 2
-    assert results["all"].ref_words == results["swbd"].ref_words + results["callhm"].ref_words
+    assert results["all"].words == results["swbd"].words + results["callhm"].words
     # reference words per conversation: 3+3+3 (side A) + 2+2+2 (side B), the 3 optional ones included as sclite counts them
-    assert results["swbd"].ref_words == 15 and results["callhm"].ref_words == 15
+    assert results["swbd"].words == 15 and results["callhm"].words == 15
     assert "|callhm|" in (tmp_path / "score" / "result.txt").read_text()
 
 
@@ -153,9 +153,9 @@ def test_hub5_python_scoring_matches_hubscr(swbd, prepared, tmp_path):
     sclite = score_hub5(hyp_file, data / "local" / "eval2000", tmp_path / "sclite", use_sclite=True)
     for name in ("all", "swbd", "callhm"):
         a, b = ours[name], sclite[name]
-        assert (a.sub, a.dele, a.ins, a.sentences) == (b.sub, b.dele, b.ins, b.sentences), name
+        assert (a.substitutions, a.deletions, a.insertions, a.sentences) == (b.substitutions, b.deletions, b.insertions, b.sentences), name
         # sclite counts the glm alternative it aligned ("I AM": 2 words), we count the canonical one ("I'M")
-        assert abs(a.ref_words - b.ref_words) <= 1, name
+        assert abs(a.words - b.words) <= 1, name
 
 
 def test_partial_corpus_one_error_nothing_written(swbd, tmp_path):

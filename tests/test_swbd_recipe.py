@@ -12,8 +12,8 @@ import soundfile
 from ldc_fixtures import make_swbd_corpus
 from recipe_runner import run_recipe, scratch_recipe
 
-from espnet_mixrep.recipes.datadir import read_kaldi_map
-from espnet_mixrep.recipes.sphere import sph2pipe_path
+from espnet_mixrep.core.datadir import read_kaldi_map
+from espnet_mixrep.core.sphere import sph2pipe_path
 
 COMMON = ["--nj", "1", "--ngpu", "0", "--speed_perturb_factors", "", "--nbpe", "40"]
 

@@ -135,16 +135,16 @@ def test_hub5_filters_and_glm(tmp_path):
 
 def test_align_counts():
     c = align("A B C D".split(), "A X C D E".split())
-    assert (c.sub, c.dele, c.ins, c.ref_words) == (1, 0, 1, 4)
+    assert (c.substitutions, c.deletions, c.insertions, c.words) == (1, 0, 1, 4)
     c = align("A B C".split(), [])
-    assert (c.sub, c.dele, c.ins) == (0, 3, 0)
+    assert (c.substitutions, c.deletions, c.insertions) == (0, 3, 0)
     c = align([], ["A"])
-    assert (c.sub, c.dele, c.ins, c.sentence_errors) == (0, 0, 1, 1)
+    assert (c.substitutions, c.deletions, c.insertions, c.sentence_errors) == (0, 0, 1, 1)
     # optionally deletable words: free when left out, correct when matched, counted in the total
     ref = [("A", False), ("UH", True), ("B", False), ("BU-", True)]
     c = align(ref, ["A", "B"])
-    assert (c.sub, c.dele, c.ins, c.ref_words) == (0, 0, 0, 4)
+    assert (c.substitutions, c.deletions, c.insertions, c.words) == (0, 0, 0, 4)
     c = align(ref, ["A", "UH", "B"])
-    assert (c.sub, c.dele, c.ins) == (0, 0, 0)
+    assert (c.substitutions, c.deletions, c.insertions) == (0, 0, 0)
     c = align(ref, ["B"])
-    assert (c.sub, c.dele, c.ins) == (0, 1, 0)
+    assert (c.substitutions, c.deletions, c.insertions) == (0, 1, 0)

@@ -3,7 +3,7 @@ and real FSDD audio: exact resume, checkpoint recovery, config drift, the lock.
 
 The uninterrupted run uses the stock ``python -m espnet2.bin.asr_train``; the
 others our ``espnet_mixrep.bin.asr_train`` (ESPnet's trainer behind the guard
-of espnet_mixrep/recipes/training.py). The runs compared for exact resume are
+of espnet_mixrep/stages/training.py). The runs compared for exact resume are
 fresh processes; the recovery, drift and lock checks run main() in this one
 (on one thread, as the subprocesses) to keep the module fast.
 """
@@ -22,7 +22,7 @@ import torch
 import yaml
 
 import tiny_training as tt
-from espnet_mixrep.recipes.training import (
+from espnet_mixrep.stages.training import (
     LOCK_NAME,
     atomic_torch_saves,
     config_differences,
@@ -144,7 +144,7 @@ def test_config_differences_ignore_runtime_keys() -> None:
 
 HOLDER = """
 import sys, time
-from espnet_mixrep.recipes.training import experiment_lock
+from espnet_mixrep.stages.training import experiment_lock
 with experiment_lock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(600)

@@ -13,8 +13,8 @@ import pytest
 import soundfile
 from ldc_fixtures import make_wsj_corpus
 
-from espnet_mixrep.recipes.datadir import read_kaldi_map, validate_data_dir
-from espnet_mixrep.recipes.sphere import read_sphere
+from espnet_mixrep.core.datadir import read_kaldi_map, validate_data_dir
+from espnet_mixrep.core.sphere import read_sphere
 from espnet_mixrep.recipes.wsj import WsjCorpusError, prepare_wsj
 
 

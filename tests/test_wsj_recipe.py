@@ -20,8 +20,8 @@ from ldc_fixtures import make_wsj_corpus
 from conftest import REPO_ROOT
 from recipe_runner import run_recipe, scratch_recipe
 
-from espnet_mixrep.recipes.datadir import read_kaldi_map
-from espnet_mixrep.recipes.sphere import read_sphere, sph2pipe_path
+from espnet_mixrep.core.datadir import read_kaldi_map
+from espnet_mixrep.core.sphere import read_sphere, sph2pipe_path
 
 COMMON = ["--ngpu", "0"]
 

@@ -35,9 +35,9 @@ import soundfile
 import torch
 import yaml
 
-from espnet_mixrep.analysis.labels import LabelError, LabelSet, Unit, check_unit_span
-from espnet_mixrep.recipes.datadir import DataDirError, read_kaldi_map, validate_data_dir
-from espnet_mixrep.recipes.audio import read_wav_entry
+from espnet_mixrep.analysis.labels import LabelError, LabelSet, Unit, check_unit_span, parse_key_values
+from espnet_mixrep.core.audio import read_wav_entry, resample
+from espnet_mixrep.core.datadir import DataDirError, read_kaldi_map, validate_data_dir
 
 
 class ModelSpecError(ValueError):
@@ -287,13 +287,7 @@ MODEL_KEYS = {"name", "kind", "config", "model_file", "task", "fs", "upstream"}
 
 
 def parse_model_spec(spec: str) -> Dict[str, str]:
-    options: Dict[str, str] = {}
-    for item in spec.split(","):
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or key not in MODEL_KEYS:
-            raise ModelSpecError(f"model spec {spec!r}: bad item {item!r} (keys: {sorted(MODEL_KEYS)})")
-        options[key] = value.strip()
+    options = parse_key_values(spec, MODEL_KEYS, "model", ModelSpecError)
     kind = options.setdefault("kind", "espnet")
     if not options.get("name"):
         raise ModelSpecError(f"model spec {spec!r}: needs name=")
@@ -364,11 +358,7 @@ class AudioSource:
         entry = self.wav_scp[rec_id]
         audio, rate = read_wav_entry(entry, str(self.data_dir / "wav.scp"))
         audio = audio[int(round(start * rate)) : None if end is None else int(round(end * rate))]
-        if rate != sample_rate:
-            import torchaudio.functional
-
-            audio = torchaudio.functional.resample(torch.from_numpy(audio), rate, sample_rate).numpy()
-        return audio
+        return resample(audio, rate, sample_rate)
 
 
 # ---------------------------------------------------------------- pooling

@@ -17,9 +17,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Mapping, Optional
+from typing import Dict, FrozenSet, List, Mapping, Optional, Set, Type
 
-from espnet_mixrep.recipes.datadir import read_kaldi_map
+from espnet_mixrep.core.datadir import read_kaldi_map
 
 # Alignment tools mark silence and noise with these; Pasad et al. drop silence.
 DEFAULT_EXCLUDE: FrozenSet[str] = frozenset({"sil", "SIL", "sp", "spn", "SPN", "<eps>", "<sil>", "<SIL>"})
@@ -193,18 +193,26 @@ class _TokenStream:
         return token
 
 
-def parse_label_spec(spec: str) -> Dict[str, str]:
-    """``key=value,key=value`` -> dict, checking the keys."""
-    allowed = {"name", "utt", "ctm", "textgrid", "tier", "pool", "exclude", "top", "k"}
+def parse_key_values(spec: str, allowed: Set[str], what: str, error: Type[Exception]) -> Dict[str, str]:
+    """``key=value,key=value`` -> dict; an unknown or repeated key raises ``error`` naming the ``what`` spec."""
     options: Dict[str, str] = {}
     for item in spec.split(","):
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or key not in allowed:
-            raise LabelError(f"label spec {spec!r}: bad item {item!r} (keys: {sorted(allowed)})")
+            raise error(f"{what} spec {spec!r}: bad item {item!r} (keys: {sorted(allowed)})")
         if key in options:
-            raise LabelError(f"label spec {spec!r}: {key!r} given twice")
+            raise error(f"{what} spec {spec!r}: {key!r} given twice")
         options[key] = value.strip()
+    return options
+
+
+LABEL_KEYS = {"name", "utt", "ctm", "textgrid", "tier", "pool", "exclude", "top", "k"}
+
+
+def parse_label_spec(spec: str) -> Dict[str, str]:
+    """``key=value,key=value`` -> dict, checking the keys."""
+    options = parse_key_values(spec, LABEL_KEYS, "label", LabelError)
     sources = [key for key in ("utt", "ctm", "textgrid") if key in options]
     if "name" not in options or not options["name"] or len(sources) != 1:
         raise LabelError(f"label spec {spec!r}: needs name= and exactly one of utt=, ctm=, textgrid=")

@@ -9,7 +9,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from espnet_mixrep.recipes.datadir import atomic_file
+from espnet_mixrep.core.datadir import atomic_file
 
 CSV_COLUMNS = ("model", "labels", "layer", "layer_name", "metric", "mean", "spread", "n", "n_units", "n_classes")
 METRIC_TITLES = {"pwcca": "PWCCA", "nmi": "MI / H(label)"}

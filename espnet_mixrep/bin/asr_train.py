@@ -2,7 +2,7 @@
 
 Same options as ``python -m espnet2.bin.asr_train`` (collect-stats included);
 our choices (``encoder: mixrep_conformer``, ``model: mixrep``...) are added,
-and training runs behind the guard of :mod:`espnet_mixrep.recipes.training`
+and training runs behind the guard of :mod:`espnet_mixrep.stages.training`
 (experiment lock, checkpoint recovery, config-drift check, ``--retrain true``).
 """
 
@@ -14,7 +14,7 @@ register_all()  # at import: DDP workers spawned by ESPnet re-import this module
 
 from espnet2.tasks.asr import ASRTask  # noqa: E402
 
-from espnet_mixrep.recipes.training import ResumeSafeTrainer, run_training  # noqa: E402
+from espnet_mixrep.stages.training import ResumeSafeTrainer, run_training  # noqa: E402
 
 
 class GuardedASRTask(ASRTask):

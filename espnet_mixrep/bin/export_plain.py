@@ -15,7 +15,10 @@ import argparse
 import sys
 from typing import List, Optional
 
+from espnet_mixrep.bin import exit_on_user_error
 
+
+@exit_on_user_error
 def main(cmd: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m espnet_mixrep.bin.export_plain", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -26,16 +29,11 @@ def main(cmd: Optional[List[str]] = None) -> None:
     args = parser.parse_args(cmd)
 
     from espnet_mixrep.mixrep.export import export_plain_exp, export_plain_zip
-    from espnet_mixrep.recipes.datadir import DataDirError
-
-    try:
-        if args.packed:
-            config, packed = export_plain_zip(args.packed, args.output_dir)
-        else:
-            config, packed = export_plain_exp(args.asr_exp, args.inference_asr_model, args.output_dir)
-    except DataDirError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        sys.exit(1)
+    
+    if args.packed:
+        config, packed = export_plain_zip(args.packed, args.output_dir)
+    else:
+        config, packed = export_plain_exp(args.asr_exp, args.inference_asr_model, args.output_dir)
     print(f"stock ESPnet config: {config}", file=sys.stderr)
     print(packed)
 

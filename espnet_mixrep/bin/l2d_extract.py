@@ -20,7 +20,8 @@ from typing import List, Optional
 import numpy as np
 import torch
 
-from espnet_mixrep.learn2diss.io import iter_wav_scp, load_learn2diss, wav_tensor
+from espnet_mixrep.core.audio import iter_wav_scp
+from espnet_mixrep.learn2diss.io import load_learn2diss, wav_tensor
 
 
 def get_parser() -> argparse.ArgumentParser:

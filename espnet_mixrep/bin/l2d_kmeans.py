@@ -20,29 +20,11 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from sklearn.cluster import MiniBatchKMeans
 
-from espnet_mixrep.learn2diss.extractors import AbsExtractor, LayerSelector
-from espnet_mixrep.learn2diss.io import extractor_from_config, iter_wav_scp, wav_tensor
-from espnet_mixrep.recipes.datadir import atomic_file
-
-
-def extract_frames(extractor: AbsExtractor, layer: int, wav_scp: Path) -> Dict[str, np.ndarray]:
-    selector = LayerSelector(extractor.num_layers, layer)
-    frames: Dict[str, np.ndarray] = {}
-    for utt_id, audio, _ in iter_wav_scp(wav_scp):
-        layers, lengths = extractor(*wav_tensor(audio))
-        frames[utt_id] = selector(layers)[0, : int(lengths[0])].numpy()
-    if not frames:
-        raise ValueError(f"{wav_scp}: no utterances")
-    return frames
-
-
-def write_labels(path: Path, labels: Dict[str, np.ndarray]) -> None:
-    """Write atomically: a half-written label file must never look complete."""
-    with atomic_file(path) as f:
-        for utt_id in sorted(labels):
-            f.write(utt_id + " " + " ".join(map(str, labels[utt_id].tolist())) + "\n")
+from espnet_mixrep.core.datadir import atomic_file
+from espnet_mixrep.learn2diss.extractors import LayerSelector
+from espnet_mixrep.learn2diss.io import extractor_from_config
+from espnet_mixrep.learn2diss.kmeans import extract_frames, fit_kmeans, write_labels
 
 
 def parse_apply(spec: str) -> Tuple[Path, Path]:
@@ -79,12 +61,9 @@ def main(cmd: Optional[List[str]] = None) -> None:
     fit_frames = np.concatenate(list(cache[args.fit_scp.resolve()].values()))
     if len(fit_frames) < args.n_clusters:
         raise ValueError(f"{args.fit_scp}: {len(fit_frames)} frames are fewer than --n_clusters {args.n_clusters}")
-    rng = np.random.default_rng(args.seed)
-    if len(fit_frames) > args.max_fit_frames:
-        fit_frames = fit_frames[rng.choice(len(fit_frames), args.max_fit_frames, replace=False)]
-    kmeans = MiniBatchKMeans(n_clusters=args.n_clusters, random_state=args.seed, batch_size=4096, n_init=3)
-    kmeans.fit(fit_frames)
-    logging.info("k-means: %d clusters on %d frames, inertia/frame %.3f", args.n_clusters, len(fit_frames), kmeans.inertia_ / len(fit_frames))
+    kmeans = fit_kmeans(fit_frames, args.n_clusters, args.max_fit_frames, args.seed)
+    fitted = min(len(fit_frames), args.max_fit_frames)
+    logging.info("k-means: %d clusters on %d frames, inertia/frame %.3f", args.n_clusters, fitted, kmeans.inertia_ / fitted)
     with atomic_file(args.model_out, binary=True) as f:
         pickle.dump({"kmeans": kmeans, "layer": args.layer, "config": str(args.config)}, f)
 

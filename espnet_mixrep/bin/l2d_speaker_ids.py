@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from espnet_mixrep.recipes.datadir import speaker_index, write_speaker_ids
+from espnet_mixrep.core.datadir import speaker_index, write_speaker_ids
 
 
 def parse_apply(spec: str) -> Tuple[Path, Path]:

@@ -4,7 +4,7 @@ Same options as any ESPnet ``*_train`` entry point (``--config``,
 ``--collect_stats``, ``--init_param``, ``--resume``...) plus
 ``--extractor``/``--extractor_conf`` and ``--model_conf`` (stage, loss weights,
 encoder sizes); training runs behind the guard of
-:mod:`espnet_mixrep.recipes.training`. Example::
+:mod:`espnet_mixrep.stages.training`. Example::
 
     python -m espnet_mixrep.bin.l2d_train --config conf/train_stage1.yaml \\
         --train_data_path_and_name_and_type dump/train/wav.scp,speech,sound \\
@@ -19,7 +19,7 @@ register_all()  # at import: DDP workers spawned by ESPnet re-import this module
 
 from espnet_mixrep.learn2diss.monitor import Learn2DissTrainer  # noqa: E402
 from espnet_mixrep.learn2diss.task import Learn2DissTask  # noqa: E402
-from espnet_mixrep.recipes.training import ResumeSafeTrainer, run_training  # noqa: E402
+from espnet_mixrep.stages.training import ResumeSafeTrainer, run_training  # noqa: E402
 
 
 class GuardedLearn2DissTrainer(ResumeSafeTrainer, Learn2DissTrainer):

@@ -88,7 +88,7 @@ def main(cmd: Optional[List[str]] = None) -> None:
     from espnet_mixrep.analysis.extract import ModelSpecError
     from espnet_mixrep.analysis.labels import LabelError
     from espnet_mixrep.analysis.pipeline import AnalysisOptions, run_layer_analysis
-    from espnet_mixrep.recipes.datadir import DataDirError
+    from espnet_mixrep.core.datadir import DataDirError
 
     torch.set_num_threads(args.num_threads)
     options = AnalysisOptions(

@@ -1,5 +1,5 @@
 """ESPnet's LM trainer (``python -m espnet2.bin.lm_train``'s options) behind the
-guard of :mod:`espnet_mixrep.recipes.training` (experiment lock, checkpoint
+guard of :mod:`espnet_mixrep.stages.training` (experiment lock, checkpoint
 recovery, config-drift check, ``--retrain true``); asr.sh stage 7 uses it.
 """
 
@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from espnet2.tasks.lm import LMTask
 
-from espnet_mixrep.recipes.training import ResumeSafeTrainer, run_training
+from espnet_mixrep.stages.training import ResumeSafeTrainer, run_training
 
 
 class GuardedLMTask(LMTask):

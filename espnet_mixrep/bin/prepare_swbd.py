@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import List, Optional
 
-from espnet_mixrep.recipes.datadir import DataDirError
+from espnet_mixrep.bin import exit_on_user_error
 from espnet_mixrep.recipes.swbd import prepare_swbd
 
 
@@ -21,7 +20,8 @@ def _subsets(spec: str) -> dict:
     return out
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+@exit_on_user_error
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--swbd", required=True, help="LDC97S62 directory (the .sph files anywhere below it)")
     parser.add_argument("--ms98", default=None, help="swb_ms98_transcriptions (default: <swbd>/transcriptions/swb_ms98_transcriptions)")
@@ -33,18 +33,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--subsets", default="train_40h:40,train_80h:80", help="name:hours,... drawn from train_nodup")
     parser.add_argument("--letters", default=None, help="letter pronunciations (e.g. ESPnet's MSU_single_letter.txt)")
     args = parser.parse_args(argv)
-    try:
-        counts = prepare_swbd(
-            args.swbd, args.eval2000_speech, args.eval2000_text, args.data_dir, ms98_dir=args.ms98,
-            dev_utts=args.dev_utts, max_dup=args.max_dup, subsets=_subsets(args.subsets), letters_file=args.letters,
-        )  # fmt: skip
-    except DataDirError as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
+    counts = prepare_swbd(
+        args.swbd, args.eval2000_speech, args.eval2000_text, args.data_dir, ms98_dir=args.ms98,
+        dev_utts=args.dev_utts, max_dup=args.max_dup, subsets=_subsets(args.subsets), letters_file=args.letters,
+    )  # fmt: skip
     for name, n in counts.items():
         print(f"{name}: {n} utterances")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from espnet_mixrep.bin import exit_on_user_error
+
 
 def _prepare_fsdd(args: argparse.Namespace) -> None:
     from espnet_mixrep.recipes.fsdd import (
@@ -37,14 +39,14 @@ def _prepare_fsdd(args: argparse.Namespace) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.datadir import validate_data_dir
+    from espnet_mixrep.core.datadir import validate_data_dir
 
     for data_dir in args.data_dirs:
         validate_data_dir(data_dir)
 
 
 def _fix(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.datadir import fix_data_dir
+    from espnet_mixrep.core.datadir import fix_data_dir
 
     for data_dir in args.data_dirs:
         result = fix_data_dir(data_dir)
@@ -53,7 +55,7 @@ def _fix(args: argparse.Namespace) -> None:
 
 
 def _speed_perturb(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.audio import speed_perturb_data_dir
+    from espnet_mixrep.stages.format import speed_perturb_data_dir
 
     factors = [float(f) for f in args.factors.split()]
     n = speed_perturb_data_dir(args.src, args.dst, factors, nj=args.nj, use_sph2pipe=args.use_sph2pipe == "true")
@@ -61,20 +63,20 @@ def _speed_perturb(args: argparse.Namespace) -> None:
 
 
 def _format(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.audio import format_data_dir
+    from espnet_mixrep.stages.format import format_data_dir
 
     format_data_dir(args.src, args.dst, fs=args.fs, nj=args.nj, use_sph2pipe=args.use_sph2pipe == "true")
 
 
 def _filter(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.audio import filter_data_dir
+    from espnet_mixrep.stages.format import filter_data_dir
 
     result = filter_data_dir(args.src, args.dst, fs=args.fs, min_duration=args.min_duration, max_duration=args.max_duration)
     print(f"{args.dst}: kept {result['kept']}, dropped {result['dropped']}", file=sys.stderr)
 
 
 def _token_list(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.tokens import make_token_list
+    from espnet_mixrep.stages.tokens import make_token_list
 
     path = make_token_list(
         args.text, args.token_type, args.out_dir, nbpe=args.nbpe, bpemode=args.bpemode,
@@ -84,13 +86,13 @@ def _token_list(args: argparse.Namespace) -> None:
 
 
 def _split_scp(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.audio import split_scp
+    from espnet_mixrep.stages.format import split_scp
 
     print(split_scp(args.scp, args.pattern, args.num_splits))
 
 
 def _merge_decode(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.decode import merge_decode_outputs
+    from espnet_mixrep.stages.decode import merge_decode_outputs
 
     merge_decode_outputs(args.logdir, args.num_jobs, args.out_dir)
 
@@ -101,7 +103,7 @@ def _none_if_unset(value: str) -> Optional[str]:
 
 
 def _score(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.scoring import score_decode_dir
+    from espnet_mixrep.stages.scoring import score_decode_dir
 
     scores = score_decode_dir(
         args.decode_dir, args.ref_text, args.utt2spk or None, args.bpemodel or None,
@@ -112,7 +114,7 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _results(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.scoring import format_wer_table, wer_table, write_exp_results, write_recipe_results
+    from espnet_mixrep.stages.scoring import format_wer_table, wer_table, write_exp_results, write_recipe_results
 
     for exp_dir in args.exp_dirs:
         write_exp_results(exp_dir)
@@ -122,14 +124,14 @@ def _results(args: argparse.Namespace) -> None:
 
 
 def _lm_text(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.lm_text import make_lm_text
+    from espnet_mixrep.stages.lm_text import make_lm_text
 
     count = make_lm_text(args.text_files, args.out)
     print(f"{args.out}: {count} lines", file=sys.stderr)
 
 
 def _upload_hf(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.hub import upload_packed_model
+    from espnet_mixrep.stages.hub import upload_packed_model
 
     where = upload_packed_model(args.packed, args.repo, recipe=args.recipe, private=args.private, task=args.task, lang=args.lang)
     print(f"uploaded to {where}", file=sys.stderr)
@@ -142,7 +144,7 @@ USE_SPH2PIPE = dict(
 
 
 def _check_hub_access(args: argparse.Namespace) -> None:
-    from espnet_mixrep.recipes.hub import check_hub_access
+    from espnet_mixrep.stages.hub import check_hub_access
 
     check_hub_access(args.repo)
 
@@ -259,15 +261,11 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@exit_on_user_error
 def main(cmd: Optional[List[str]] = None) -> None:
-    from espnet_mixrep.recipes.datadir import DataDirError
-
+    
     args = get_parser().parse_args(cmd)
-    try:
-        args.func(args)
-    except DataDirError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        sys.exit(1)
+    args.func(args)
 
 
 if __name__ == "__main__":

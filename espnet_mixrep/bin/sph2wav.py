@@ -12,7 +12,8 @@ import argparse
 import sys
 from typing import List, Optional
 
-from espnet_mixrep.recipes.sphere import SphereError, read_audio_bytes, resample_int16, write_wav_stream
+from espnet_mixrep.core.audio import resample
+from espnet_mixrep.core.sphere import SphereError, read_audio_bytes, write_wav_stream
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -40,7 +41,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     elif samples.shape[1] == 1:
         samples = samples[:, 0]
     if args.rate is not None:
-        samples = resample_int16(samples, rate, args.rate)
+        samples = resample(samples, rate, args.rate)
         rate = args.rate
     write_wav_stream(sys.stdout.buffer, samples, rate)
     return 0

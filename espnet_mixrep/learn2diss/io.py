@@ -1,12 +1,11 @@
-"""Loading trained Learn2Diss models and reading audio lists, with clear errors."""
+"""Loading trained Learn2Diss models, with clear errors."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
-import soundfile
 import torch
 import yaml
 
@@ -40,28 +39,6 @@ def extractor_from_config(config_file: PathLike) -> AbsExtractor:
     with open(config_file, encoding="utf-8") as f:
         config = yaml.safe_load(f) or {}
     return build_extractor(config.get("extractor", "logmel"), config.get("extractor_conf") or {})
-
-
-def iter_wav_scp(wav_scp: PathLike) -> Iterator[Tuple[str, np.ndarray, int]]:
-    """(utt_id, float32 waveform, sample rate) for each line of a wav.scp holding plain paths."""
-    wav_scp = Path(wav_scp)
-    if not wav_scp.is_file():
-        raise FileNotFoundError(f"wav.scp not found: {wav_scp}")
-    with open(wav_scp, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            utt_id, _, path = line.strip().partition(" ")
-            path = path.strip()
-            if path.endswith("|"):
-                raise ValueError(f"{wav_scp}:{lineno}: piped wav.scp entries are not supported here; format the data first")
-            try:
-                audio, rate = soundfile.read(path, dtype="float32", always_2d=False)
-            except (RuntimeError, soundfile.LibsndfileError) as err:
-                raise ValueError(f"{wav_scp}:{lineno}: cannot read '{path}': {err}") from err
-            if audio.ndim != 1:
-                raise ValueError(f"{wav_scp}:{lineno}: '{path}' is not mono")
-            yield utt_id, audio, rate
 
 
 def wav_tensor(audio: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -22,7 +22,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, atomic_file, write_text_atomic
+from espnet_mixrep.core.datadir import DataDirError, PathLike, atomic_file, write_text_atomic
 from espnet_mixrep.registration import REGISTRY, _load, register_all
 
 

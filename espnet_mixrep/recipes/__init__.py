@@ -1,2 +1,2 @@
-"""Recipe helpers: one module per corpus (download_x / prepare_x), Kaldi data
-directories, scoring and packing; recipe shell stages only call these."""
+"""One module per corpus: ``download_x()`` / ``prepare_x()`` write Kaldi data
+directories; the recipes' stage 1 calls them through bin/ commands."""

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Dict, List
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, write_data_dir
+from espnet_mixrep.core.datadir import DataDirError, PathLike, Utterance, write_data_dir
 
 ESC50_URL = "https://github.com/karolpiczak/ESC-50/archive/refs/heads/master.zip"
 SUBSETS = ("esc50", "esc10")
@@ -97,24 +97,3 @@ def prepare_esc50(esc50_dir: PathLike, data_dir: PathLike, subset: str = "esc50"
         write_data_dir(Path(data_dir) / f"{subset}_test_fold{k}", by_fold[k])
         counts[f"{subset}_train_fold{k}"], counts[f"{subset}_test_fold{k}"] = len(train), len(by_fold[k])
     return counts
-
-
-def main() -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Download ESC-50 and prepare 5-fold data dirs.")
-    parser.add_argument("--esc50_dir", default=None, help="existing ESC-50 folder (default: download)")
-    parser.add_argument("--download_dir", default="downloads")
-    parser.add_argument("--data_dir", default="data")
-    parser.add_argument("--subset", default="esc50", choices=SUBSETS)
-    args = parser.parse_args()
-    try:
-        esc50_dir = Path(args.esc50_dir) if args.esc50_dir else download_esc50(args.download_dir)
-        counts = prepare_esc50(esc50_dir, args.data_dir, args.subset)
-    except DataDirError as err:
-        raise SystemExit(f"ERROR: {err}")
-    print(f"{args.subset} from {esc50_dir}: {counts}")
-
-
-if __name__ == "__main__":
-    main()

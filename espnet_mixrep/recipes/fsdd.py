@@ -30,8 +30,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from espnet_mixrep.recipes.audio import remove_dc_offset
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, atomic_dir, check_wav_complete, write_data_dir
+from espnet_mixrep.core.audio import remove_dc_offset
+from espnet_mixrep.core.datadir import DataDirError, PathLike, Utterance, atomic_dir, check_wav_complete, write_data_dir
 
 FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz"
 FSDD_SAMPLE_RATE = 8000

@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, write_data_dir
-from espnet_mixrep.recipes.fsdd import check_fsdd_dir, download_fsdd, find_or_download_fsdd, list_recordings
+from espnet_mixrep.core.datadir import DataDirError, PathLike, Utterance, write_data_dir
+from espnet_mixrep.recipes.fsdd import DIGIT_WORDS, check_fsdd_dir, download_fsdd, list_recordings
 
-DIGIT_CLASSES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+DIGIT_CLASSES = tuple(word.lower() for word in DIGIT_WORDS)  # zero ... nine
 
 __all__ = ["DIGIT_CLASSES", "download_fsdd", "prepare_fsdd_cls"]
 
@@ -73,36 +73,3 @@ def prepare_fsdd_cls(
             raise DataDirError(f"{fsdd_dir}: the {name} set would be empty (takes_per_digit={takes_per_digit})")
         write_data_dir(Path(data_dir) / name, utts)
     return {name: len(utts) for name, utts in sets.items()}
-
-
-def main() -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Prepare FSDD digit classification data dirs.")
-    parser.add_argument("--fsdd_dir", default=None, help="FSDD folder (default: $FSDD_DIR, ../shared/data/fsdd, else download)")
-    parser.add_argument("--download_dir", default="downloads")
-    parser.add_argument("--data_dir", default="data")
-    parser.add_argument("--train_speakers", default="george,jackson,lucas")
-    parser.add_argument("--test_speakers", default="nicolas")
-    parser.add_argument("--takes_per_digit", type=int, default=50)
-    parser.add_argument("--train_subsets", type=int, nargs="*", default=[],
-                        help="also write train_t<n>: the first n training takes per digit and speaker")
-    parser.add_argument("--repo_root", default=None, help="repository root for the shared-data default")
-    args = parser.parse_args()
-    try:
-        fsdd_dir = find_or_download_fsdd(args.fsdd_dir, args.repo_root, args.download_dir)
-        counts = prepare_fsdd_cls(
-            fsdd_dir,
-            args.data_dir,
-            args.train_speakers.split(","),
-            args.test_speakers.split(","),
-            takes_per_digit=args.takes_per_digit,
-            train_subsets=args.train_subsets,
-        )
-    except DataDirError as err:
-        raise SystemExit(f"ERROR: {err}")
-    print(f"FSDD classification from {fsdd_dir}: {counts}")
-
-
-if __name__ == "__main__":
-    main()

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, Utterance, write_data_dir
-from espnet_mixrep.recipes.fsdd import DIGIT_WORDS, check_fsdd_dir, find_or_download_fsdd, list_recordings
+from espnet_mixrep.core.datadir import DataDirError, PathLike, Utterance, write_data_dir
+from espnet_mixrep.recipes.fsdd import DIGIT_WORDS, check_fsdd_dir, list_recordings
 
 
 def prepare_fsdd_isolated(
@@ -46,24 +46,3 @@ def prepare_fsdd_isolated(
     for name, utts in sets.items():
         write_data_dir(Path(data_dir) / name, utts)
     return {name: len(utts) for name, utts in sets.items()}
-
-
-def main(cmd: Optional[Sequence[str]] = None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Prepare FSDD isolated-digit data dirs for Learn2Diss.")
-    parser.add_argument("--fsdd_dir", default=None, help="FSDD folder (default: $FSDD_DIR, ../shared/data/fsdd, else download)")
-    parser.add_argument("--repo_root", default=None, help="repository root for the shared-data default")
-    parser.add_argument("--download_dir", default="downloads")
-    parser.add_argument("--data_dir", default="data")
-    args = parser.parse_args(cmd)
-    try:
-        fsdd_dir = find_or_download_fsdd(args.fsdd_dir, args.repo_root, args.download_dir)
-        counts = prepare_fsdd_isolated(fsdd_dir, args.data_dir)
-    except DataDirError as err:
-        raise SystemExit(f"ERROR: {err}")
-    print(f"{args.data_dir}/: " + ", ".join(f"{name} {n}" for name, n in counts.items()) + f" utterances from {fsdd_dir}")
-
-
-if __name__ == "__main__":
-    main()

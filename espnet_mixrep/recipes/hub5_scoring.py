@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from espnet_mixrep.recipes.datadir import DataDirError, read_kaldi_map
+from espnet_mixrep.core.datadir import DataDirError, read_kaldi_map
 from espnet_mixrep.recipes.swbd import hub5_utterance_id
+from espnet_mixrep.stages.scoring import ErrorCounts
 
 PathLike = Union[str, os.PathLike]
 
@@ -131,28 +132,6 @@ def reference_words(text: str, normalise: Optional[GlmNormaliser] = None) -> Lis
 
 
 # --------------------------------------------------------------------------- alignment
-@dataclass
-class ErrorCounts:
-    ref_words: int = 0
-    sub: int = 0
-    dele: int = 0
-    ins: int = 0
-    sentences: int = 0
-    sentence_errors: int = 0
-
-    def add(self, other: "ErrorCounts") -> None:
-        for name in ("ref_words", "sub", "dele", "ins", "sentences", "sentence_errors"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    @property
-    def errors(self) -> int:
-        return self.sub + self.dele + self.ins
-
-    @property
-    def wer(self) -> float:
-        return 100.0 * self.errors / max(self.ref_words, 1)
-
-
 def align(ref: Sequence[Union[str, Tuple[str, bool]]], hyp: Sequence[str]) -> ErrorCounts:
     """Levenshtein alignment (unit costs) -> substitution / deletion / insertion counts.
 
@@ -176,7 +155,10 @@ def align(ref: Sequence[Union[str, Tuple[str, bool]]], hyp: Sequence[str]) -> Er
             cur.append(min(diag, up, left))
         prev = cur
     _, sub, dele, ins = prev[-1]
-    return ErrorCounts(ref_words=len(items), sub=sub, dele=dele, ins=ins, sentences=1, sentence_errors=int(sub + dele + ins > 0))
+    return ErrorCounts(
+        sentences=1, words=len(items), correct=len(items) - sub - dele, substitutions=sub, deletions=dele,
+        insertions=ins, sentence_errors=int(sub + dele + ins > 0),
+    )
 
 
 # --------------------------------------------------------------------------- scoring
@@ -260,10 +242,11 @@ def _parse_sclite_sys(path: Path) -> ErrorCounts:
     for line in path.read_text().splitlines():
         if "Sum/Avg" in line:
             nums = [float(x) for x in re.findall(r"[-\d.]+", line)]
-            snt, wrd, _corr, sub, dele, ins = nums[:6]
+            snt, wrd, corr, sub, dele, ins = nums[:6]
             return ErrorCounts(
-                ref_words=int(wrd), sub=round(sub * wrd / 100), dele=round(dele * wrd / 100),
-                ins=round(ins * wrd / 100), sentences=int(snt),
+                sentences=int(snt), words=int(wrd), correct=round(corr * wrd / 100),
+                substitutions=round(sub * wrd / 100), deletions=round(dele * wrd / 100),
+                insertions=round(ins * wrd / 100),
             )  # fmt: skip
     raise DataDirError(f"{path}: no Sum/Avg line in the sclite report")
 
@@ -277,7 +260,7 @@ def format_results(results: Dict[str, ErrorCounts], scorer: str) -> str:
     ]
     for name in SUBSETS:
         c = results[name]
-        lines.append(f"|{name}|{c.sentences}|{c.ref_words}|{c.sub}|{c.dele}|{c.ins}|{c.errors}|{c.wer:.1f}|")
+        lines.append(f"|{name}|{c.sentences}|{c.words}|{c.substitutions}|{c.deletions}|{c.insertions}|{c.errors}|{c.wer:.1f}|")
     return "\n".join(lines) + "\n"
 
 

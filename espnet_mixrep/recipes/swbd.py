@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from espnet_mixrep.recipes.datadir import DataDirError, Utterance, write_data_dir, write_text_atomic
-from espnet_mixrep.recipes.sphere import check_sphere_readable, sphere_wav_command
+from espnet_mixrep.core.datadir import DataDirError, Utterance, write_data_dir, write_text_atomic
+from espnet_mixrep.core.sphere import check_sphere_readable, sphere_wav_command
 from espnet_mixrep.recipes.wsj import _listing
 
 PathLike = Union[str, os.PathLike]

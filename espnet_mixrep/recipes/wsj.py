@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from espnet_mixrep.recipes.datadir import DataDirError, Utterance, write_data_dir, write_text_atomic
-from espnet_mixrep.recipes.sphere import check_sphere_readable, sphere_wav_command
+from espnet_mixrep.core.datadir import DataDirError, Utterance, write_data_dir, write_text_atomic
+from espnet_mixrep.core.sphere import check_sphere_readable, sphere_wav_command
 
 PathLike = Union[str, os.PathLike]
 

@@ -252,7 +252,7 @@ run_with_progress() {
 
 # Train with espnet2.bin.launch (GPUs, nodes, --dist_host) into $1 with the entry point $2
 # (one of ours: it locks $1, checks its checkpoints and its config, see
-# espnet_mixrep/recipes/training.py) and its options (the rest, last so that e.g.
+# espnet_mixrep/stages/training.py) and its options (the rest, last so that e.g.
 # --asr_args can override). --resume true: a rerun continues from $1/checkpoint.pth.
 launch_training() {
     local exp_dir=$1 entry_point=$2; shift 2

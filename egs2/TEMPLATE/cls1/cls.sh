@@ -84,7 +84,7 @@ done
 cls_exp="${expdir}/cls_${cls_tag}"
 cls_stats_dir="${expdir}/cls_stats_${train_set}"
 data_feats="${dumpdir}/raw"
-stages_py="${python} -m espnet_mixrep.speechmix.stages"
+stages_py="${python} -m espnet_mixrep.bin.cls_stages"
 packed_model="${cls_exp}/${cls_exp##*/}_${inference_model%.*}.zip"
 # A hub upload (stage 10) needs a token and the network: find out before any stage runs.
 if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ] && ! "${skip_upload}"; then

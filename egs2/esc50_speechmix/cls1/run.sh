@@ -44,6 +44,6 @@ for k in ${folds}; do
         --inference_model latest.pth "${rest[@]}"
 done
 if [ "${stop_stage}" -ge 8 ]; then
-    python3 -m espnet_mixrep.speechmix.stages cv_summary --output "exp/${subset}/RESULTS_${tag}.md" \
+    python3 -m espnet_mixrep.bin.cls_stages cv_summary --output "exp/${subset}/RESULTS_${tag}.md" \
         $(for k in ${folds}; do echo "--exp exp/${subset}/cls_${tag}_fold${k}"; done)
 fi

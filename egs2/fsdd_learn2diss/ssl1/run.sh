@@ -187,7 +187,7 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
     python - "${decode_dir}/1best_recog/text" data/test/text <<'PY'
 import sys
 import jiwer
-from espnet_mixrep.recipes.datadir import read_kaldi_map
+from espnet_mixrep.core.datadir import read_kaldi_map
 hyp = read_kaldi_map(sys.argv[1], allow_empty_value=True)
 ref = read_kaldi_map(sys.argv[2])
 missing = sorted(set(ref) - set(hyp))

@@ -13,5 +13,5 @@ done
 . ./path.sh
 . ./db.sh
 esc50_dir=${esc50_dir:-${ESC50}}
-python3 -m espnet_mixrep.recipes.esc50 ${esc50_dir:+--esc50_dir "${esc50_dir}"} \
+python3 -m espnet_mixrep.bin.prepare_esc50 ${esc50_dir:+--esc50_dir "${esc50_dir}"} \
     --download_dir downloads --data_dir data --subset "${subset}"

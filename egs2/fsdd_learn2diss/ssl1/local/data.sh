@@ -5,5 +5,5 @@
 # with none of them, the public release is downloaded into downloads/.
 set -euo pipefail
 fsdd_dir=${1:-}
-python -m espnet_mixrep.recipes.fsdd_isolated ${fsdd_dir:+--fsdd_dir "${fsdd_dir}"} \
+python -m espnet_mixrep.bin.prepare_fsdd_isolated ${fsdd_dir:+--fsdd_dir "${fsdd_dir}"} \
     --repo_root "${MAIN_ROOT}" --download_dir downloads --data_dir data

@@ -55,7 +55,7 @@ done
 
 speaker_args=()
 [ -n "${speakers}" ] && speaker_args=(--speakers ${speakers})
-python -m espnet_mixrep.analysis.fsdd_probe --fsdd_dir "${fsdd_dir:-${FSDD}}" --repo_root "$(cd ../../.. && pwd)" \
+python -m espnet_mixrep.bin.fsdd_probe --fsdd_dir "${fsdd_dir:-${FSDD}}" --repo_root "$(cd ../../.. && pwd)" \
     --out "${probe_dir}" "${speaker_args[@]}"
 
 layer_args=()

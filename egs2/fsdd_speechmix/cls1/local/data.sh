@@ -15,6 +15,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 . ./path.sh
-python3 -m espnet_mixrep.recipes.fsdd_cls ${fsdd_dir:+--fsdd_dir "${fsdd_dir}"} \
+python3 -m espnet_mixrep.bin.prepare_fsdd_cls ${fsdd_dir:+--fsdd_dir "${fsdd_dir}"} \
     --repo_root "${MAIN_ROOT}" --download_dir downloads --data_dir data --takes_per_digit "${takes_per_digit}" \
     ${train_subsets:+--train_subsets ${train_subsets}}

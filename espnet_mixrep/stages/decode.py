@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, atomic_dir, read_kaldi_map
+from espnet_mixrep.core.datadir import DataDirError, PathLike, atomic_dir, read_kaldi_map
 
 MERGED_FILES = ("text", "token", "token_int", "score")
 

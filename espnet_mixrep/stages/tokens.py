@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map, write_text_atomic
+from espnet_mixrep.core.datadir import DataDirError, PathLike, read_kaldi_map, write_text_atomic
 
 def make_token_list(
     text_file: PathLike,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Sequence
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, atomic_file
+from espnet_mixrep.core.datadir import DataDirError, PathLike, atomic_file
 
 
 def make_lm_text(text_files: Sequence[PathLike], out: PathLike) -> int:

@@ -9,7 +9,7 @@ with 16-bit signed samples (either byte order) or u-law (the AU1 / AU2 types,
 expanded to 16-bit linear as ``sph2pipe -p`` does).
 
 The header is parsed here in Python (the stage-1 check reads only that); the
-block loop is compiled by numba in :mod:`espnet_mixrep.recipes.shorten_kernel`,
+block loop is compiled by numba in :mod:`espnet_mixrep.core.shorten_kernel`,
 imported on the first decode.
 """
 
@@ -20,7 +20,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from espnet_mixrep.recipes.g711 import ULAW_TO_LINEAR, linear_to_ulaw
+from espnet_mixrep.core.g711 import ULAW_TO_LINEAR, linear_to_ulaw
 
 MAGIC = b"ajkg"
 MAX_VERSION = 2
@@ -170,7 +170,7 @@ ULAW_OUTWARD = _ulaw_outward()
 
 
 def _run_kernel(data: np.ndarray, header: ShortenHeader, max_frames: int) -> Tuple[np.ndarray, int, int, int]:
-    from espnet_mixrep.recipes.shorten_kernel import decode_blocks
+    from espnet_mixrep.core.shorten_kernel import decode_blocks
 
     return decode_blocks(
         data, header.data_bit, header.version, header.sample_type, header.channels, header.blocksize,
@@ -180,7 +180,7 @@ def _run_kernel(data: np.ndarray, header: ShortenHeader, max_frames: int) -> Tup
 
 def warm_up_decoder() -> None:
     """Compile the block loop, or load it from numba's on-disk cache: what a process's first decode pays."""
-    from espnet_mixrep.recipes.shorten_kernel import PAD_BYTES
+    from espnet_mixrep.core.shorten_kernel import PAD_BYTES
 
     data = np.zeros(1 + PAD_BYTES, dtype=np.uint8)
     data[0] = 0b0100_0000  # the QUIT command alone
@@ -194,7 +194,7 @@ def decode_shorten(stream: bytes, max_frames: int = 0) -> np.ndarray:
     SPHERE sample_count) decoding stops there, and memory is the output plus
     the compressed stream.
     """
-    from espnet_mixrep.recipes import shorten_kernel as kernel
+    from espnet_mixrep.core import shorten_kernel as kernel
 
     header = read_shorten_header(stream)
     data = np.zeros(len(stream) + kernel.PAD_BYTES, dtype=np.uint8)

@@ -39,7 +39,7 @@ import torch
 import yaml
 from espnet2.train.trainer import Trainer
 
-from espnet_mixrep.recipes.datadir import PathLike, write_text_atomic
+from espnet_mixrep.core.datadir import PathLike, write_text_atomic
 
 LOCK_NAME = ".training.lock"
 CHECKPOINT = "checkpoint.pth"

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike, read_kaldi_map, write_text_atomic
+from espnet_mixrep.core.datadir import DataDirError, PathLike, read_kaldi_map, write_text_atomic
 
 
 @dataclass
@@ -37,6 +37,14 @@ class ErrorCounts:
     def add(self, other: "ErrorCounts") -> None:
         for name, value in asdict(other).items():
             setattr(self, name, getattr(self, name) + value)
+
+    @property
+    def errors(self) -> int:
+        return self.substitutions + self.deletions + self.insertions
+
+    @property
+    def wer(self) -> float:
+        return 100.0 * self.errors / max(self.words, 1)
 
     def percentages(self) -> Dict[str, float]:
         words = max(self.words, 1)

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
-from espnet_mixrep.recipes.datadir import DataDirError, PathLike
+from espnet_mixrep.core.datadir import DataDirError, PathLike
 from espnet_mixrep.registration import REGISTRY
 
 # task -> (Hugging Face pipeline tag, ESPnet's task name, the inference class and its import)
@@ -140,7 +140,7 @@ speech2text = {loader}.from_pretrained("{repo_id}")
 text, *_ = speech2text(speech)[0]
 ```"""
     else:
-        demo = f"""```bash
+        demo = """```bash
 python -m espnet_mixrep.bin.cls_inference --classification_train_config <repo>/exp/.../config.yaml \\
     --classification_model_file <repo>/exp/.../<model>.pth --data_path_and_name_and_type wav.scp,speech,sound \\
     --output_dir out

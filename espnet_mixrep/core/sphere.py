@@ -6,7 +6,7 @@ LDC ships many SPHERE files shorten-compressed (``sample_coding`` containing
 it for every file (as Kaldi / ESPnet recipes do). Without it they name our
 own reader (``python -m espnet_mixrep.bin.sph2wav``), which decodes what
 sph2pipe does for these corpora: plain PCM / u-law / A-law and 16-bit PCM or
-u-law shorten (compiled, :mod:`espnet_mixrep.recipes.shorten`). Stage 3
+u-law shorten (compiled, :mod:`espnet_mixrep.core.shorten`). Stage 3
 recognises both kinds of entry and decodes them in its own process
 (:func:`parse_sphere_command`).
 """
@@ -25,8 +25,8 @@ from typing import BinaryIO, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from espnet_mixrep.recipes.g711 import ALAW_TO_LINEAR, ULAW_TO_LINEAR, linear_to_ulaw
-from espnet_mixrep.recipes.shorten import (
+from espnet_mixrep.core.g711 import ALAW_TO_LINEAR, ULAW_TO_LINEAR, linear_to_ulaw
+from espnet_mixrep.core.shorten import (
     HEADER_WINDOW,
     MAX_CHANNELS,
     SAMPLE_TYPES,
@@ -258,19 +258,6 @@ def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
     header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, sample_rate, sample_rate * 2 * channels, 2 * channels, 16)
     header += b"data" + struct.pack("<I", len(data))
     return header + data
-
-
-def resample_int16(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Polyphase resampling of int16 audio along its first axis (e.g. 8 kHz -> 16 kHz)."""
-    if rate_in == rate_out:
-        return samples
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(rate_in, rate_out)
-    out = resample_poly(samples.astype(np.float64), rate_out // g, rate_in // g, axis=0)
-    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 
 def read_audio_bytes(data: bytes, name: str) -> Tuple[np.ndarray, int]:

@@ -1,4 +1,4 @@
-"""The compiled inner loop of the shorten decoder (:mod:`espnet_mixrep.recipes.shorten`).
+"""The compiled inner loop of the shorten decoder (:mod:`espnet_mixrep.core.shorten`).
 
 numba compiles it on first use and caches the machine code on disk
 (``cache=True``: ``__pycache__`` beside this file, or numba's user cache
@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 # numba compiles these format constants in as literals (they never change).
-from espnet_mixrep.recipes.shorten import (
+from espnet_mixrep.core.shorten import (
     BITSHIFTSIZE, ENERGYSIZE, FN_BITSHIFT, FN_BLOCKSIZE, FN_DIFF0, FN_DIFF1, FN_DIFF2, FN_DIFF3, FN_QUIT,
     FN_VERBATIM, FN_ZERO, FNSIZE, LPCQSIZE, LPCQUANT, MAX_BLOCK_SIZE, NWRAP, TYPE_AU1, TYPE_AU2, ULONGSIZE,
     VERBATIM_BYTE_SIZE, VERBATIM_CKSIZE_SIZE,
