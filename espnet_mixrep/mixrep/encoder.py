@@ -19,13 +19,13 @@ import functools
 import inspect
 from typing import Any, Iterator, List, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
 from espnet2.asr.encoder.e_branchformer_encoder import EBranchformerEncoder
 from espnet2.asr.encoder.transformer_encoder import TransformerEncoder
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
+from espnet_mixrep.core.rng import EpochGenerator
 from espnet_mixrep.mixrep.mixing import (
     MixPlan,
     check_mix_hyperparameters,
@@ -48,7 +48,8 @@ class MixRepEncoderMixin:
 
     Config keys (``encoder_conf``), besides the base encoder's own:
       mix_layers: layer set S, e.g. "0", "9" or "0,9" (0 = encoder input,
-        k = output of block k); one layer is drawn uniformly per step.
+        k = output of block k, as everywhere in espnet_mixrep: README, "Layer
+        numbering"); one layer is drawn uniformly per step.
       mix_alpha: lambda ~ Beta(alpha, alpha).
       mix_tau: fraction of the batch's rows that get a partner (0 disables mixing).
       mix_lambda_per_utterance: one lambda per mixed row instead of per step.
@@ -83,8 +84,7 @@ class MixRepEncoderMixin:
         for k in hidden_layers:
             self.encoders[k - 1].register_forward_hook(functools.partial(self._mix_block_output, k))
         self._active_plan: Optional[MixPlan] = None
-        self._rng: Optional[np.random.Generator] = None
-        self._rng_seed: Optional[int] = None
+        self._rng = EpochGenerator()  # resume-exact, one stream per DDP rank
 
     def _check_hidden_mixing_supported(self) -> None:
         if len(getattr(self, "interctc_layer_idx", []) or []) > 0:
@@ -109,24 +109,9 @@ class MixRepEncoderMixin:
         if not self.mixing_enabled:
             return None
         return draw_mix_plan(
-            self._epoch_rng(), self.mix_layers, batch_size, self.mix_alpha, self.mix_tau,
+            self._rng(), self.mix_layers, batch_size, self.mix_alpha, self.mix_tau,
             self.mix_lambda_per_utterance,
         )
-
-    def _epoch_rng(self) -> np.random.Generator:
-        """The mixing generator, reseeded whenever the trainer reseeds torch.
-
-        ESPnet calls set_all_random_seed(seed + epoch) before every epoch, so
-        torch.initial_seed() names the epoch: a run resumed at an epoch
-        boundary draws exactly the plans of an uninterrupted one. Each DDP rank
-        gets its own stream.
-        """
-        seed = torch.initial_seed()
-        if self._rng is None or seed != self._rng_seed:
-            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-            self._rng = np.random.default_rng([seed, rank])
-            self._rng_seed = seed
-        return self._rng
 
     @contextlib.contextmanager
     def mixing(self, plan: Optional[MixPlan]) -> Iterator[None]:
