@@ -19,3 +19,11 @@ def test_the_stream_restarts_when_torch_is_reseeded_to_another_epoch() -> None:
     torch.manual_seed(11)
     assert EpochGenerator()().random(4).tolist() == first  # a resumed process draws the same
 
+
+def test_torch_generators_come_from_the_stream() -> None:
+    torch.manual_seed(3)
+    a = torch.rand(3, generator=EpochGenerator().torch_generator())
+    torch.manual_seed(3)
+    stream = EpochGenerator()
+    assert torch.equal(a, torch.rand(3, generator=stream.torch_generator()))
+    assert not torch.equal(a, torch.rand(3, generator=stream.torch_generator()))

@@ -240,3 +240,22 @@ def test_waveform_mvn_matches_espnets_utterance_mvn_and_ignores_padding() -> Non
     with pytest.raises(ValueError, match="raw waveforms"):
         WaveformMVN()(torch.zeros(2, 10, 3), torch.tensor([10, 10]))
 
+
+def test_training_draws_follow_the_epoch_seed_not_pythons_random() -> None:
+    """Crops, scale, partners, ratios and the layer come from the per-epoch stream (MixRep's policy)."""
+    import random
+
+    model = _model(mix_mode="speechmix", mix_layers=[0, 2], scale_augment=1.25)
+    model.train()
+    model.encoder.eval()  # no dropout: only the model's own draws vary
+    torch.manual_seed(5)
+    batch = _batch([4500, 5000, 4200, 6000], [0, 1, 2, 0])
+
+    def loss_at(seed: int, python_seed: int) -> float:
+        random.seed(python_seed)
+        torch.manual_seed(seed)  # what ESPnet's set_all_random_seed(seed + epoch) does first
+        return float(model(**batch)[0])
+
+    first = loss_at(7, 0)
+    assert loss_at(8, 0) != first  # another epoch draws anew
+    assert loss_at(7, 123) == first  # epoch 7 again: the same draws; Python's random state plays no part

@@ -1,4 +1,5 @@
-"""The random-number policy of training-time draws (MixRep's mixing plans)."""
+"""The random-number policy of every training-time draw in espnet_mixrep
+(MixRep's mixing plans; SpeechMix's crops, augmentation, partners, ratios)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,6 @@ class EpochGenerator:
             self._seed = seed
         return self._rng
 
+    def torch_generator(self) -> torch.Generator:
+        """A CPU torch.Generator seeded from this stream (for torch-side draws)."""
+        return torch.Generator().manual_seed(int(self().integers(2**63 - 1)))

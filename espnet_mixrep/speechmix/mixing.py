@@ -10,6 +10,11 @@ import torch.nn.functional as F
 MIX_MODES = ("none", "speechmix", "plain")
 
 
+def _device(generator: torch.Generator | None, like: torch.Tensor) -> torch.device:
+    """Draw where the generator lives (a CPU generator can serve a CUDA batch)."""
+    return generator.device if generator is not None else like.device
+
+
 def pick_partners(labels: torch.Tensor, generator: torch.Generator | None = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """For each row, a random partner row with a different label.
 
@@ -18,7 +23,7 @@ def pick_partners(labels: torch.Tensor, generator: torch.Generator | None = None
     """
     different = labels[:, None] != labels[None, :]
     has_partner = different.any(dim=1)
-    scores = torch.rand(different.shape, generator=generator, device=labels.device)
+    scores = torch.rand(different.shape, generator=generator, device=_device(generator, labels)).to(labels.device)
     scores = scores.masked_fill(~different, -1.0)
     partner = scores.argmax(dim=1)
     own = torch.arange(labels.shape[0], device=labels.device)
@@ -29,7 +34,7 @@ def draw_ratios(
     has_partner: torch.Tensor, eps: float = 1e-3, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """r ~ U(0, 1) per row, clamped to [eps, 1 - eps]; r = 1 (no mix) for rows without a partner."""
-    r = torch.rand(has_partner.shape, generator=generator, device=has_partner.device)
+    r = torch.rand(has_partner.shape, generator=generator, device=_device(generator, has_partner)).to(has_partner.device)
     r = r.clamp(eps, 1.0 - eps)
     return torch.where(has_partner, r, torch.ones_like(r))
 

@@ -11,10 +11,9 @@ One training step (see /work/shared/specs/speechmix.md):
    ``plain`` (manifold mixup) with r alone;
 4. targets r y_i + (1 - r) y_j, loss KL(t || softmax(z)).
 Validation and inference average the softmax over ``n_test_crops`` evenly
-spaced crops of the padded clip (10 in the paper). Training draws use Python's
-and torch's global generators, which ESPnet reseeds every epoch (all DDP
-ranks alike; MixRep's per-rank core.rng.EpochGenerator is not used here yet,
-so that the published FSDD figures stay reproducible).
+spaced crops of the padded clip (10 in the paper). Every training draw comes
+from one :class:`~espnet_mixrep.core.rng.EpochGenerator`, MixRep's policy: a
+resumed run draws what an uninterrupted one draws, each DDP rank its own.
 
 Layers, numbered as everywhere in espnet_mixrep (README, "Layer numbering"):
 0 is the model's input (the waveform), k >= 1 the output of encoder block k:
@@ -28,7 +27,6 @@ lengths would mix padding: with ``crop_length`` set every row has T samples.
 from __future__ import annotations
 
 import inspect
-import random
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -44,6 +42,7 @@ from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.torch_utils.device_funcs import force_gatherable
 from typeguard import typechecked
 
+from espnet_mixrep.core.rng import EpochGenerator
 from espnet_mixrep.speechmix.gain import default_n_fft, sound_pressure_gain_db
 from espnet_mixrep.speechmix.mixing import (
     MIX_MODES,
@@ -195,6 +194,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
         self.tilt_augment = tilt_augment
         self.ratio_eps = ratio_eps
         self._mix_plan: Optional[_MixPlan] = None
+        self._rng = EpochGenerator()  # every training draw: resume-exact, one stream per DDP rank
         for layer, module in enumerate(points, start=1):
             module.register_forward_hook(self._make_hook(layer))
 
@@ -227,16 +227,16 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
 
     def _augment(self, wav: torch.Tensor) -> torch.Tensor:
         if self.scale_augment > 1.0:
-            factor = self.scale_augment ** random.uniform(-1.0, 1.0)
+            factor = self.scale_augment ** self._rng().uniform(-1.0, 1.0)
             new_length = max(2, int(round(wav.shape[0] * factor)))
             wav = F.interpolate(wav[None, None], size=new_length, mode="linear", align_corners=False)[0, 0]
         if self.tilt_augment > 0.0:
             # A random first-order tilt, a in U(-t, t): a > 0 dulls the highs, a < 0 boosts
             # them (up to +-25 dB at Nyquist for t = 0.9), for channels unlike the training ones.
-            a = random.uniform(-self.tilt_augment, self.tilt_augment)
+            a = self._rng().uniform(-self.tilt_augment, self.tilt_augment)
             wav = torch.cat([wav[:1], wav[1:] + a * wav[:-1]])
         if self.gain_augment_db > 0.0:
-            wav = wav * 10.0 ** (random.uniform(-self.gain_augment_db, self.gain_augment_db) / 20.0)
+            wav = wav * 10.0 ** (self._rng().uniform(-self.gain_augment_db, self.gain_augment_db) / 20.0)
         return wav
 
     def _padded(self, wav: torch.Tensor) -> torch.Tensor:
@@ -249,7 +249,7 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
             short = self.crop_length - padded.shape[0]
             if short > 0:  # a clip that scale_augment shortened below the crop
                 padded = F.pad(padded, (short // 2, short - short // 2))
-            start = random.randint(0, padded.shape[0] - self.crop_length)
+            start = int(self._rng().integers(0, padded.shape[0] - self.crop_length + 1))
             crops.append(padded[start : start + self.crop_length])
         return torch.stack(crops)
 
@@ -310,10 +310,11 @@ class SpeechMixClassificationModel(ESPnetClassificationModel):
                 speech_lengths = torch.full_like(speech_lengths, self.crop_length)
             targets = onehot
             if self.mix_mode != "none" and batch_size > 1:
-                partner, has_partner = pick_partners(labels)
-                ratio = draw_ratios(has_partner, self.ratio_eps).to(speech.device)
+                generator = self._rng.torch_generator()
+                partner, has_partner = pick_partners(labels, generator)
+                ratio = draw_ratios(has_partner, self.ratio_eps, generator).to(speech.device)
                 targets = soft_targets(onehot, partner, ratio)
-                layer = random.choice(self.mix_layers)
+                layer = self.mix_layers[int(self._rng().integers(len(self.mix_layers)))]
                 if layer == 0:
                     speech = self._mix(speech, partner, ratio)
                 else:
