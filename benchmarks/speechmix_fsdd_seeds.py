@@ -187,7 +187,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--train_takes", type=int, nargs="+", default=[8, FULL_TAKES],
                         help=f"training-set sizes, in takes per digit and speaker (1-{FULL_TAKES}; {FULL_TAKES} = all)")
     parser.add_argument("--patience", type=int, default=15, help="epochs without a better validation accuracy")
-    parser.add_argument("--max_epoch", type=int, default=None, help="override the configs' max_epoch (24)")
+    parser.add_argument("--max_epoch", type=int, default=None, help="override the configs' max_epoch (40)")
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (one CPU thread each)")
     parser.add_argument("--tag", default="bench", help="experiment name prefix under exp/")
     parser.add_argument("--report_only", action="store_true", help="print the table from the finished runs")
