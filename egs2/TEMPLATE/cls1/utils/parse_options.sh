@@ -1,0 +1,1 @@
+../../asr1/utils/parse_options.sh
