@@ -55,19 +55,8 @@ Options (--name value):
   --python               (${python})
   --dumpdir/--expdir     (${dumpdir}/${expdir})"
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --help|-h) echo "${help_message}"; exit 0 ;;
-        --*)
-            name=${1#--}; name=${name//-/_}
-            if [ $# -lt 2 ]; then echo "ERROR: option $1 needs a value" >&2; exit 1; fi
-            if ! declare -p "${name}" >/dev/null 2>&1; then
-                echo "ERROR: unknown option $1" >&2; echo "${help_message}" >&2; exit 1
-            fi
-            printf -v "${name}" '%s' "$2"; shift 2 ;;
-        *) echo "ERROR: unexpected argument $1" >&2; echo "${help_message}" >&2; exit 1 ;;
-    esac
-done
+. ./utils/parse_options.sh
+if [ $# -gt 0 ]; then echo "ERROR: unexpected argument $1" >&2; echo "${help_message}" >&2; exit 1; fi
 
 . ./path.sh
 . ./cmd.sh
