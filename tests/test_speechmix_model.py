@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import random
 from pathlib import Path
 from typing import List
 
@@ -243,8 +244,6 @@ def test_waveform_mvn_matches_espnets_utterance_mvn_and_ignores_padding() -> Non
 
 def test_training_draws_follow_the_epoch_seed_not_pythons_random() -> None:
     """Crops, scale, partners, ratios and the layer come from the per-epoch stream (MixRep's policy)."""
-    import random
-
     model = _model(mix_mode="speechmix", mix_layers=[0, 2], scale_augment=1.25)
     model.train()
     model.encoder.eval()  # no dropout: only the model's own draws vary
