@@ -11,20 +11,15 @@ subset=esc50
 folds="1 2 3 4 5"
 esc50_dir=""
 cls_config=conf/train_speechmix.yaml
-stage=1; stop_stage=100
-rest=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --subset) subset=$2; shift 2 ;;
-        --folds) folds=$2; shift 2 ;;
-        --esc50_dir) esc50_dir=$2; shift 2 ;;
-        --cls_config) cls_config=$2; shift 2 ;;
-        --stage) stage=$2; shift 2 ;;
-        --stop_stage) stop_stage=$2; shift 2 ;;
-        --help|-h) sed -n '2,7p' "$0"; exec ./cls.sh --help ;;
-        *) rest+=("$1"); shift ;;
-    esac
-done
+stage=1
+stop_stage=100
+help_message="$(sed -n '2,8p' "$0" | sed -e 's/^# \{0,1\}//')
+Own options: --subset ${subset} --folds \"${folds}\" --esc50_dir \"${esc50_dir}\"
+  --cls_config ${cls_config} --stage ${stage} --stop_stage ${stop_stage}
+Every other option goes to cls.sh: ./cls.sh --help lists them."
+rest=(); passthrough_opts=rest
+. ./utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1'" >&2; exit 1; }
 . ./path.sh
 . ./utils/driver_helpers.sh
 check_stage_range "${stage}" "${stop_stage}" 1 8 100

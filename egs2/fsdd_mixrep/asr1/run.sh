@@ -21,26 +21,13 @@ train_parallel=true     # train the configs at the same time (one CPU thread eac
 tag_suffix=""           # appended to each experiment name, e.g. _seed1
 expdir=exp
 
-asr_opts=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --help|-h)
-            sed -n '2,12p' "$0" | sed -e 's/^# \{0,1\}//'
-            echo "Own options: --stage ${stage} --stop_stage ${stop_stage} --asr_configs \"${asr_configs}\""
-            echo "  --inference_configs \"${inference_configs}\" --test_sets \"${test_sets}\""
-            echo "  --train_parallel ${train_parallel} --tag_suffix \"${tag_suffix}\" --expdir ${expdir}"
-            exit 0 ;;
-        --stage|--stop_stage|--asr_configs|--inference_configs|--test_sets|--train_parallel|--tag_suffix|--expdir)
-            [ $# -ge 2 ] || { echo "$0: option $1 needs a value" >&2; exit 1; }
-            printf -v "${1#--}" '%s' "$2"
-            shift 2 ;;
-        --*)
-            [ $# -ge 2 ] || { echo "$0: option $1 needs a value" >&2; exit 1; }
-            asr_opts+=("$1" "$2")
-            shift 2 ;;
-        *) echo "$0: unexpected argument '$1'" >&2; exit 1 ;;
-    esac
-done
+help_message="$(sed -n '2,12p' "$0" | sed -e 's/^# \{0,1\}//')
+Own options: --stage ${stage} --stop_stage ${stop_stage} --asr_configs \"${asr_configs}\"
+  --inference_configs \"${inference_configs}\" --test_sets \"${test_sets}\"
+  --train_parallel ${train_parallel} --tag_suffix \"${tag_suffix}\" --expdir ${expdir}"
+asr_opts=(); passthrough_opts=asr_opts
+. ./utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1'" >&2; exit 1; }
 . ./utils/driver_helpers.sh  # stage checks; Ctrl-C stops the parallel trainings too
 check_stage_range "${stage}" "${stop_stage}" 1 15
 

@@ -20,24 +20,25 @@ stage=1
 stop_stage=10000
 expdir=exp
 
-local_data_opts=""
-asr_opts=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --swbd|--ms98|--eval2000_speech|--eval2000_text|--dev_utts|--subsets|--letters)
-            local_data_opts+=" $1 $2"; shift 2 ;;
-        --train_set) train_set=$2; shift 2 ;;
-        --stage) stage=$2; shift 2 ;;
-        --stop_stage) stop_stage=$2; shift 2 ;;
-        --expdir) expdir=$2; shift 2 ;;
-        --help|-h)
-            sed -n '2,11p' "$0" | sed -e 's/^# \{0,1\}//'
-            echo "Own options: --train_set ${train_set} --stage ${stage} --stop_stage ${stop_stage} --expdir ${expdir}"
-            echo "  --swbd --ms98 --eval2000_speech --eval2000_text --dev_utts --subsets --letters (to local/data.sh)"
-            echo "asr.sh options:"
-            exec ./asr.sh --help ;;
-        *) asr_opts+=("$1"); shift ;;
-    esac
+# Corpus locations and subsets, to local/data.sh (empty: db.sh and its defaults).
+swbd=""
+ms98=""
+eval2000_speech=""
+eval2000_text=""
+dev_utts=""
+subsets=""
+letters=""
+local_data_opts=""        # more options of local/data.sh
+
+help_message="$(sed -n '2,11p' "$0" | sed -e 's/^# \{0,1\}//')
+Own options: --train_set ${train_set} --stage ${stage} --stop_stage ${stop_stage} --expdir ${expdir}
+  --swbd --ms98 --eval2000_speech --eval2000_text --dev_utts --subsets --letters (to local/data.sh)
+Every other option goes to asr.sh: ./asr.sh --help lists them."
+asr_opts=(); passthrough_opts=asr_opts
+. ./utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1'" >&2; exit 1; }
+for name in swbd ms98 eval2000_speech eval2000_text dev_utts subsets letters; do
+    if [ -n "${!name}" ]; then local_data_opts+=" --${name} ${!name}"; fi
 done
 
 ./asr.sh \

@@ -15,20 +15,19 @@ asr_config=conf/tuning/train_asr_mixrep_s0_9.yaml
 inference_config=conf/decode_asr.yaml
 lm_config=conf/tuning/train_lm_transformer.yaml
 
-# --wsj0 / --wsj1 go to local/data.sh, the rest to asr.sh.
-local_data_opts=""
-asr_opts=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --wsj0|--wsj1) local_data_opts+=" $1 $2"; shift 2 ;;
-        --help|-h)
-            sed -n '2,8p' "$0" | sed -e 's/^# \{0,1\}//'
-            echo "Own options: --wsj0 <LDC93S6B dir> --wsj1 <LDC94S13B dir> (to local/data.sh; default db.sh)"
-            echo "asr.sh options:"
-            exec ./asr.sh --help ;;
-        *) asr_opts+=("$1"); shift ;;
-    esac
-done
+wsj0=""                   # LDC93S6B directory (default: db.sh's WSJ0)
+wsj1=""                   # LDC94S13B directory (default: db.sh's WSJ1)
+local_data_opts=""        # more options of local/data.sh
+
+help_message="$(sed -n '2,8p' "$0" | sed -e 's/^# \{0,1\}//')
+Own options: --wsj0 <LDC93S6B dir> --wsj1 <LDC94S13B dir> (to local/data.sh; default db.sh)
+  --train_set ${train_set} --valid_set ${valid_set} --test_sets \"${test_sets}\"
+  --asr_config ${asr_config} --inference_config ${inference_config} --lm_config ${lm_config}
+Every other option (--stage N, --stop_stage N, --use_lm, --ngpu ...) goes to asr.sh: ./asr.sh --help lists them."
+asr_opts=(); passthrough_opts=asr_opts
+. ./utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1'" >&2; exit 1; }
+local_data_opts+="${wsj0:+ --wsj0 ${wsj0}}${wsj1:+ --wsj1 ${wsj1}}"
 
 ./asr.sh \
     --lang en \

@@ -5,6 +5,12 @@
 # the name become underscores). Unknown options are an error, so a typo never
 # runs silently with a default. "--config file" sources the file first;
 # "--help" prints $help_message and exits. Positional arguments are left in "$@".
+#
+# A wrapper that hands the options it does not own to another driver (run.sh ->
+# asr.sh / cls.sh) names an array for them before sourcing:
+#   other_opts=(); passthrough_opts=other_opts; . utils/parse_options.sh
+# Unknown "--name value" pairs are then appended to that array (the driver
+# that receives them rejects what it does not know either).
 
 while true; do
     [ -z "${1:-}" ] && break
@@ -29,11 +35,17 @@ while true; do
             if ! [[ "${__name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
                 echo "$0: invalid option name '$1'" 1>&2; exit 1
             fi
-            # Only variables the script declared (set, possibly empty) are options.
-            if [ -z "${!__name+set}" ]; then
+            [ $# -lt 2 ] && { echo "$0: option $1 needs a value" 1>&2; exit 1; }
+            # Only variables the script declared (set, possibly empty) are options;
+            # the parser's own names never are.
+            if [ -z "${!__name+set}" ] || [ "${__name}" = "${passthrough_opts:-}" ] || [ "${__name}" = passthrough_opts ]; then
+                if [ -n "${passthrough_opts:-}" ]; then
+                    eval "${passthrough_opts}+=(\"\$1\" \"\$2\")"
+                    shift 2
+                    continue
+                fi
                 echo "$0: invalid option $1 (run with --help for the list)" 1>&2; exit 1
             fi
-            [ $# -lt 2 ] && { echo "$0: option $1 needs a value" 1>&2; exit 1; }
             # Booleans stay lower-case "true"/"false" as Kaldi checks them.
             __old="${!__name}"
             if [ "${__old}" = "true" ] || [ "${__old}" = "false" ]; then

@@ -3,13 +3,9 @@
 set -euo pipefail
 subset=esc50
 esc50_dir=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --subset) subset=$2; shift 2 ;;
-        --esc50_dir) esc50_dir=$2; shift 2 ;;
-        *) echo "ERROR: local/data.sh: unknown option $1" >&2; exit 1 ;;
-    esac
-done
+help_message="Usage: $0 [--subset esc50|esc10] [--esc50_dir DIR]"
+. utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1'" >&2; exit 1; }
 . ./path.sh
 . ./db.sh
 esc50_dir=${esc50_dir:-${ESC50}}
