@@ -234,42 +234,6 @@ fi
 
 if "${skip_data_prep}"; then [ "${stage}" -lt 6 ] && stage=6; fi
 
-# Run a command as its own process group (Ctrl-C stops all of it, see
-# utils/driver_helpers.sh) and, while it runs, log what the probe command
-# prints (e.g. the last finished epoch) whenever that changes.
-run_with_progress() {
-    local probe=$1; shift
-    start_group "$@"
-    local pid=${last_group_pid} last="" now ticks=0
-    while kill -0 "${pid}" 2>/dev/null; do
-        sleep 1
-        (( ++ticks % 3 == 0 )) || continue
-        now=$(eval "${probe}" 2>/dev/null || true)
-        if [ -n "${now}" ] && [ "${now}" != "${last}" ]; then log "  ${now}"; last=${now}; fi
-    done
-    wait_group "${pid}"
-}
-
-# Train with espnet2.bin.launch (GPUs, nodes, --dist_host) into $1 with the entry point $2
-# (one of ours: it locks $1, checks its checkpoints and its config, see
-# espnet_mixrep/stages/training.py) and its options (the rest, last so that e.g.
-# --asr_args can override). --resume true: a rerun continues from $1/checkpoint.pth.
-launch_training() {
-    local exp_dir=$1 entry_point=$2; shift 2
-    local launch_opts=""
-    [ -n "${dist_host}" ] && launch_opts+="--host ${dist_host} "
-    [ -n "${dist_master_port}" ] && launch_opts+="--master_port ${dist_master_port} "
-    mkdir -p "${exp_dir}"
-    printf '%s\n' "${run_args}" > "${exp_dir}/run.sh"
-    # shellcheck disable=SC2086
-    run_with_progress "grep -a 'epoch results' '${exp_dir}/train.log' | tail -n 1 | sed -e 's/^.*INFO: //' | cut -c 1-200" \
-        ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${exp_dir##*/}" --log "${exp_dir}/train.log" \
-            --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${exp_dir}/.dist_init_" \
-            --multiprocessing_distributed true ${launch_opts} -- \
-            ${python} -m "${entry_point}" --resume true --retrain "${retrain}" --output_dir "${exp_dir}" "$@" \
-        || fail "training failed; see ${exp_dir}/train.log$(grep -a '^ERROR: ' "${exp_dir}/train.log" 2>/dev/null | tail -n 2 | sed -e 's/^/\n  /')"
-}
-
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
     # shellcheck disable=SC2086
@@ -386,7 +350,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && "${use_lm}" && ! "${skip_tra
         --valid_data_path_and_name_and_type "${lm_data}/dev.txt,text,text" \
         --train_shape_file "${lm_stats_dir}/train/text_shape.${token_type}" \
         --valid_shape_file "${lm_stats_dir}/valid/text_shape.${token_type}" \
-        --fold_length "${lm_fold_length}" ${lm_args}
+        --fold_length "${lm_fold_length}" ${lm_args} || exit 1
     [ -f "${lm_exp}/${inference_lm}" ] || fail "LM training ended without ${lm_exp}/${inference_lm}"
 fi
 
@@ -438,7 +402,7 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ] && ! "${skip_train}"; then
         --valid_shape_file "${asr_stats_dir}/valid/speech_shape" \
         --valid_shape_file "${asr_stats_dir}/valid/text_shape.${token_type}" \
         --ignore_init_mismatch "${ignore_init_mismatch}" \
-        --fold_length "$(( asr_speech_fold_length * 100 ))" --fold_length "${asr_text_fold_length}" ${asr_args}
+        --fold_length "$(( asr_speech_fold_length * 100 ))" --fold_length "${asr_text_fold_length}" ${asr_args} || exit 1
     [ -f "${asr_exp}/${inference_asr_model}" ] || fail "training ended without ${asr_exp}/${inference_asr_model}"
 fi
 

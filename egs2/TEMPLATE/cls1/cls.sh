@@ -55,6 +55,7 @@ Options (--name value):
   --python               (${python})
   --dumpdir/--expdir     (${dumpdir}/${expdir})"
 
+run_args=$(printf '%q ' "$0" "$@")  # the command line, kept as <exp>/run.sh by stage 6
 . ./utils/parse_options.sh
 if [ $# -gt 0 ]; then echo "ERROR: unexpected argument $1" >&2; echo "${help_message}" >&2; exit 1; fi
 
@@ -143,17 +144,11 @@ fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     log "Stage 6: training -> ${cls_exp} (ngpu=${ngpu}, num_nodes=${num_nodes}; log: ${cls_exp}/train.log)"
-    mkdir -p "${cls_exp}"
-    # As asr.sh and ESPnet's cls.sh: espnet2.bin.launch runs DDP over GPUs and nodes.
     # shellcheck disable=SC2046,SC2086
-    run_in_group ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${cls_exp##*/}" --log "${cls_exp}/train.log" \
-        --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${cls_exp}/.dist_init_" \
-        --multiprocessing_distributed true -- \
-        ${python} -m espnet_mixrep.bin.cls_train \
-            --config "${cls_config}" $(_data_opts) \
-            --train_shape_file "${cls_stats_dir}/train/speech_shape" --valid_shape_file "${cls_stats_dir}/valid/speech_shape" \
-            --resume true --retrain "${retrain}" --output_dir "${cls_exp}" ${cls_args} \
-        || { tail -n 20 "${cls_exp}/train.log" >&2; echo "ERROR: training failed; see ${cls_exp}/train.log" >&2; exit 1; }
+    launch_training "${cls_exp}" espnet_mixrep.bin.cls_train \
+        --config "${cls_config}" $(_data_opts) \
+        --train_shape_file "${cls_stats_dir}/train/speech_shape" --valid_shape_file "${cls_stats_dir}/valid/speech_shape" \
+        ${cls_args} || exit 1
 fi
 
 eval_sets="${test_sets}"

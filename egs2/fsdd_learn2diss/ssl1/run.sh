@@ -34,24 +34,19 @@ asr_config=conf/train_asr_learn2diss.yaml
 asr_l2d_run=mi0.1            # which Learn2Diss run feeds the ASR frontend
 inference_config=conf/decode_asr.yaml
 retrain=false
+ngpu=0                       # GPUs for the trainings (stages 4, 5, 9)
+num_nodes=1
+python=python3
 
-options="stage stop_stage fsdd_dir n_clusters stage1_config joint_config stage1_epochs joint_epochs mi_weights adversary_weights seed expdir asr_config asr_l2d_run inference_config retrain"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --help|-h)
-            sed -n '2,18p' "$0" | sed -e 's/^# \{0,1\}//'
-            echo "Options (with their defaults):"
-            for name in ${options}; do echo "  --${name} \"${!name}\""; done
-            exit 0 ;;
-        --*)
-            name=${1#--}
-            if [ $# -lt 2 ]; then echo "$0: option $1 needs a value" >&2; exit 1; fi
-            if ! declare -p "${name}" >/dev/null 2>&1; then echo "$0: unknown option $1" >&2; exit 1; fi
-            printf -v "${name}" '%s' "$2"
-            shift 2 ;;
-        *) echo "$0: unexpected argument $1" >&2; exit 1 ;;
-    esac
+help_message="$(sed -n '2,18p' "$0" | sed -e 's/^# \{0,1\}//')
+Options (with their defaults):"
+for name in stage stop_stage fsdd_dir n_clusters stage1_config joint_config stage1_epochs joint_epochs mi_weights \
+    adversary_weights seed expdir asr_config asr_l2d_run inference_config retrain ngpu num_nodes python; do
+    help_message+=$'\n'"  --${name} \"${!name}\""
 done
+unset name
+. ./utils/parse_options.sh
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1'" >&2; exit 1; }
 
 . ./path.sh
 . ./cmd.sh
@@ -65,12 +60,10 @@ data_opts() {  # $1 = train|valid prefix, $2 = set name
     echo "--$1_data_path_and_name_and_type dump/$2/kmeans,kmeans,text_int"
     echo "--$1_data_path_and_name_and_type dump/$2/speaker,speaker,text_int"
 }
-run_logged() {  # $1 = log file (appended to); the rest is the command. Like asr.sh: the full log goes to a file.
+run_job() {  # $1 = log file; the rest is the command, run through cmd.sh's ${train_cmd} (the full log goes to the file)
     local logfile=$1; shift
-    mkdir -p "$(dirname "${logfile}")"
     log "  log: ${logfile}"
-    echo "# $(date -u '+%Y-%m-%dT%H:%M:%S') $*" >> "${logfile}"
-    if ! run_in_group "$@" >> "${logfile}" 2>&1; then
+    if ! run_in_group ${train_cmd} "${logfile}" "$@"; then
         tail -n 30 "${logfile}" >&2
         log "failed: $*"
         exit 1
@@ -79,7 +72,6 @@ run_logged() {  # $1 = log file (appended to); the rest is the command. Like asr
 
 l2d_data="$(data_opts train train) $(data_opts valid valid)"
 l2d_shapes="--train_shape_file ${expdir}/l2d_stats/train/speech_shape --valid_shape_file ${expdir}/l2d_stats/valid/speech_shape --fold_length 8000"
-resume_opts="--resume true --retrain ${retrain} --seed ${seed}"
 
 runs="stage1"
 for w in ${mi_weights}; do runs="${runs} mi${w}"; done
@@ -87,38 +79,38 @@ for w in ${adversary_weights}; do runs="${runs} adv${w}"; done
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     log "Stage 1: data preparation"
-    local/data.sh "${fsdd_dir}"
+    local/data.sh ${fsdd_dir:+--fsdd_dir "${fsdd_dir}"}
 fi
 
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     log "Stage 2: k-means (${n_clusters} clusters) on the extractor's frames -> dump/*/kmeans; speaker ids -> dump/*/speaker"
-    python -m espnet_mixrep.bin.l2d_kmeans --config "${stage1_config}" --n_clusters "${n_clusters}" \
-        --fit_scp data/train/wav.scp --model_out exp/kmeans/kmeans.pkl \
+    ${python} -m espnet_mixrep.bin.l2d_kmeans --config "${stage1_config}" --n_clusters "${n_clusters}" \
+        --fit_scp data/train/wav.scp --model_out "${expdir}/kmeans/kmeans.pkl" \
         --apply data/train/wav.scp=dump/train/kmeans --apply data/valid/wav.scp=dump/valid/kmeans
-    python -m espnet_mixrep.bin.l2d_speaker_ids --index_utt2spk data/train/utt2spk \
+    ${python} -m espnet_mixrep.bin.l2d_speaker_ids --index_utt2spk data/train/utt2spk \
         --apply data/train/utt2spk=dump/train/speaker --apply data/valid/utt2spk=dump/valid/speaker
 fi
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     log "Stage 3: collect stats (shape files)"
-    run_logged ${expdir}/l2d_stats/stats.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --collect_stats true \
+    run_job ${expdir}/l2d_stats/stats.log ${python} -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --collect_stats true \
         --output_dir ${expdir}/l2d_stats ${l2d_data} --batch_type unsorted \
         --train_shape_file data/train/wav.scp --valid_shape_file data/valid/wav.scp
 fi
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     log "Stage 4: stage-1 training (encoders alone, ${stage1_epochs} epochs) -> ${expdir}/l2d_stage1"
-    run_logged ${expdir}/l2d_stage1/train.log python -m espnet_mixrep.bin.l2d_train --config "${stage1_config}" --max_epoch "${stage1_epochs}" \
-        --output_dir ${expdir}/l2d_stage1 ${l2d_data} ${l2d_shapes} ${resume_opts}
+    launch_training "${expdir}/l2d_stage1" espnet_mixrep.bin.l2d_train --config "${stage1_config}" \
+        --max_epoch "${stage1_epochs}" --seed "${seed}" ${l2d_data} ${l2d_shapes} || exit 1
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     joint_run() {  # $1 = run name; the rest = --model_conf overrides
         local name=$1; shift
         log "Stage 5: joint training from stage 1, $* (${joint_epochs} epochs) -> ${expdir}/l2d_${name}"
-        run_logged "${expdir}/l2d_${name}/train.log" python -m espnet_mixrep.bin.l2d_train --config "${joint_config}" \
+        launch_training "${expdir}/l2d_${name}" espnet_mixrep.bin.l2d_train --config "${joint_config}" --seed "${seed}" \
             --max_epoch "${joint_epochs}" "$@" --init_param ${expdir}/l2d_stage1/valid.loss.best.pth \
-            --output_dir "${expdir}/l2d_${name}" ${l2d_data} ${l2d_shapes} ${resume_opts}
+            ${l2d_data} ${l2d_shapes} || exit 1
     }
     for w in ${mi_weights}; do joint_run "mi${w}" --model_conf mi_weight="${w}"; done
     num_speakers=$(cut -d' ' -f2 data/train/utt2spk | sort -u | wc -l)
@@ -131,7 +123,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     for run in ${runs}; do
         for set in train test; do
             log "Stage 6: embeddings of ${set} from ${expdir}/l2d_${run}"
-            python -m espnet_mixrep.bin.l2d_extract --config "${expdir}/l2d_${run}/config.yaml" \
+            ${python} -m espnet_mixrep.bin.l2d_extract --config "${expdir}/l2d_${run}/config.yaml" \
                 --model "${expdir}/l2d_${run}/valid.loss.best.pth" --wav_scp "data/${set}/wav.scp" \
                 --out "${expdir}/l2d_${run}/emb/${set}.npz"
         done
@@ -142,16 +134,16 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     log "Stage 7: linear probes (train -> test)"
     run_opts=""
     for run in ${runs}; do run_opts="${run_opts} --run ${run}=${expdir}/l2d_${run}/emb"; done
-    python -m espnet_mixrep.bin.l2d_probe --train_data data/train --test_data data/test ${run_opts} --out_dir ${expdir}/probe
+    ${python} -m espnet_mixrep.bin.l2d_probe --train_data data/train --test_data data/test ${run_opts} --out_dir ${expdir}/probe
 fi
 
 asr_exp=${expdir}/asr_learn2diss
 if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     log "Stage 8: ASR token list (char) and collect stats with frontend learn2diss (${expdir}/l2d_${asr_l2d_run})"
-    python -m espnet2.bin.tokenize_text --token_type char --input data/train/text --field 2- \
+    ${python} -m espnet2.bin.tokenize_text --token_type char --input data/train/text --field 2- \
         --output dump/token_list/char/tokens.txt --write_vocabulary true \
         --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
-    run_logged ${expdir}/asr_stats/stats.log python -m espnet2.bin.asr_train --config "${asr_config}" --collect_stats true \
+    run_job ${expdir}/asr_stats/stats.log ${python} -m espnet2.bin.asr_train --config "${asr_config}" --collect_stats true \
         --frontend_conf l2d_config="${expdir}/l2d_${asr_l2d_run}/config.yaml" \
         --frontend_conf l2d_model="${expdir}/l2d_${asr_l2d_run}/valid.loss.best.pth" \
         --token_type char --token_list dump/token_list/char/tokens.txt --output_dir ${expdir}/asr_stats \
@@ -164,10 +156,10 @@ fi
 
 if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
     log "Stage 9: ASR training -> ${asr_exp}"
-    run_logged "${asr_exp}/train.log" python -m espnet_mixrep.bin.asr_train --config "${asr_config}" ${resume_opts} \
+    launch_training "${asr_exp}" espnet_mixrep.bin.asr_train --config "${asr_config}" --seed "${seed}" \
         --frontend_conf l2d_config="${expdir}/l2d_${asr_l2d_run}/config.yaml" \
         --frontend_conf l2d_model="${expdir}/l2d_${asr_l2d_run}/valid.loss.best.pth" \
-        --token_type char --token_list dump/token_list/char/tokens.txt --output_dir "${asr_exp}" \
+        --token_type char --token_list dump/token_list/char/tokens.txt \
         --normalize global_mvn --normalize_conf stats_file=${expdir}/asr_stats/train/feats_stats.npz \
         --train_data_path_and_name_and_type data/train/wav.scp,speech,sound \
         --train_data_path_and_name_and_type data/train/text,text,text \
@@ -179,23 +171,13 @@ if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
 fi
 
 if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
-    log "Stage 10: decoding data/test (stock espnet2.bin.asr_inference) and WER"
+    log "Stage 10: decoding data/test (stock espnet2.bin.asr_inference), WER and CER -> ${asr_exp}/decode_test/1best_recog/score_{wer,cer}"
     decode_dir="${asr_exp}/decode_test"
-    run_logged "${decode_dir}/decode.log" python -m espnet2.bin.asr_inference --config "${inference_config}" --ngpu 0 \
+    run_job "${decode_dir}/decode.log" ${python} -m espnet2.bin.asr_inference --config "${inference_config}" --ngpu 0 \
         --asr_train_config "${asr_exp}/config.yaml" --asr_model_file "${asr_exp}/valid.acc.best.pth" \
         --data_path_and_name_and_type data/test/wav.scp,speech,sound --output_dir "${decode_dir}"
-    python - "${decode_dir}/1best_recog/text" data/test/text <<'PY'
-import sys
-import jiwer
-from espnet_mixrep.core.datadir import read_kaldi_map
-hyp = read_kaldi_map(sys.argv[1], allow_empty_value=True)
-ref = read_kaldi_map(sys.argv[2])
-missing = sorted(set(ref) - set(hyp))
-if missing:
-    sys.exit(f"{sys.argv[1]}: {len(missing)} test utterances were not decoded (e.g. {missing[0]})")
-keys = sorted(ref)
-wer = jiwer.wer([ref[k] for k in keys], [hyp[k] or "<empty>" for k in keys])
-print(f"test WER (isolated digits, {len(keys)} utterances): {100 * wer:.1f}%")
-PY
+    # Scored as asr.sh's stage 13: sclite-style score_{wer,cer}/result.txt beside the hypotheses.
+    ${python} -m espnet_mixrep.bin.recipe score --decode_dir "${decode_dir}/1best_recog" \
+        --ref_text data/test/text --utt2spk data/test/utt2spk
 fi
 log "Finished"

@@ -10,6 +10,19 @@
 #   wait_group PID            then wait for it.
 #   prefix_lines TEXT         copy stdin to stdout, each line prefixed by TEXT: for the
 #                             output of parallel jobs,  start_group ... > >(prefix_lines "[a] ") 2>&1
+#   run_with_progress PROBE COMMAND...
+#                             run_in_group COMMAND, logging what the shell command PROBE
+#                             prints (e.g. the last finished epoch) whenever that changes.
+#   launch_training EXP_DIR ENTRY_POINT ARGS...
+#                             the one way every driver trains, as ESPnet's drivers do:
+#                             espnet2.bin.launch runs ${python} -m ENTRY_POINT --resume true
+#                             --retrain ${retrain} --output_dir EXP_DIR ARGS through ${cuda_cmd}
+#                             (cmd.sh) on ${ngpu} GPUs and ${num_nodes} nodes (${dist_host},
+#                             ${dist_master_port} when set), logging to EXP_DIR/train.log and
+#                             writing ${run_args} (when set) to EXP_DIR/run.sh. A rerun resumes
+#                             from EXP_DIR/checkpoint.pth. On failure it logs the log's last
+#                             ERROR lines and returns 1.
+#   Both use the driver's log function.
 #
 # Why process groups: bash starts a background job with SIGINT ignored, so
 # Ctrl-C never reaches a trainer started with "&" (nor its children); and
@@ -65,6 +78,36 @@ run_in_group() {
 prefix_lines() {
     trap '' INT TERM
     exec sed -u -e "s|^|$1|"
+}
+
+run_with_progress() {
+    local probe=$1; shift
+    start_group "$@"
+    local pid=${last_group_pid} last="" now ticks=0
+    while kill -0 "${pid}" 2>/dev/null; do
+        sleep 1
+        (( ++ticks % 3 == 0 )) || continue
+        now=$(eval "${probe}" 2>/dev/null || true)
+        if [ -n "${now}" ] && [ "${now}" != "${last}" ]; then log "  ${now}"; last=${now}; fi
+    done
+    wait_group "${pid}"
+}
+
+launch_training() {
+    local exp_dir=$1 entry_point=$2; shift 2
+    local launch_opts=()
+    [ -n "${dist_host:-}" ] && launch_opts+=(--host "${dist_host}")
+    [ -n "${dist_master_port:-}" ] && launch_opts+=(--master_port "${dist_master_port}")
+    mkdir -p "${exp_dir}"
+    [ -n "${run_args:-}" ] && printf '%s\n' "${run_args}" > "${exp_dir}/run.sh"
+    if ! run_with_progress "grep -a 'epoch results' '${exp_dir}/train.log' | tail -n 1 | sed -e 's/^.*INFO: //' | cut -c 1-200" \
+        ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${exp_dir##*/}" --log "${exp_dir}/train.log" \
+            --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${exp_dir}/.dist_init_" \
+            --multiprocessing_distributed true "${launch_opts[@]+"${launch_opts[@]}"}" -- \
+            ${python} -m "${entry_point}" --resume true --retrain "${retrain}" --output_dir "${exp_dir}" "$@"; then
+        log "ERROR: training failed; see ${exp_dir}/train.log$(grep -a '^ERROR: ' "${exp_dir}/train.log" 2>/dev/null | tail -n 2 | sed -e 's/^/\n  /')"
+        return 1
+    fi
 }
 
 # Signal every group started here, wait for them to exit, SIGKILL what is left.
