@@ -93,7 +93,9 @@ if os.environ.get("TRAINER_FAILS"):
 @pytest.mark.parametrize("fails", [False, True])
 def test_launch_training_runs_the_entry_point_through_espnet_launch(tmp_path: Path, fails: bool) -> None:
     (tmp_path / "fake_trainer.py").write_text(TRAINER)
-    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    # utils/run.pl runs the python on PATH: the environment's, as path.sh sets it up in a recipe.
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     if fails:
         env["TRAINER_FAILS"] = "1"
     script = f"""set -euo pipefail
@@ -107,6 +109,7 @@ echo OK
     proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     exp = tmp_path / "exp" / "asr_x"
+    assert (exp / "argv.json").is_file(), proc.stdout[-3000:] + proc.stderr[-3000:]
     argv = json.loads((exp / "argv.json").read_text())
     assert argv[:6] == ["--resume", "true", "--retrain", "false", "--output_dir", str(exp)]
     assert argv[6:10] == ["--config", "c.yaml", "--seed", "3"]
